@@ -1,0 +1,3 @@
+"""fsr: FaceSleuth-R micro-expression recognition, from native datasets to LOSO/LODO tables."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from fsr_cli.cli.app import main
+
+main()

@@ -1,0 +1,144 @@
+"""The single artifact cache of fsr (after joblib.Memory and DVC's stage cache).
+
+An entry is addressed by key = sha256 of the canonical JSON of
+{stage, version, params, inputs}, where `inputs` are the keys of upstream entries or the
+content hashes of source files. It lives at `<root>/<stage>/<key[:2]>/<key>/` and holds
+`arrays.npz` plus `meta.json` (stage, version, params, inputs, fsr version, time).
+
+Writes are atomic: the entry is built in a temporary sibling folder and renamed into place with
+os.replace, so a killed run leaves either a whole entry or nothing (stale temporaries are
+ignored and removed by `clear`). Re-running with the same inputs finds the entry and does no work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fsr_cli import __version__
+from fsr_cli.errors import CacheError
+
+ARRAYS = "arrays.npz"
+META = "meta.json"
+TMP_PREFIX = ".tmp-"
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def make_key(stage: str, version: int, params: dict, inputs: list[str]) -> str:
+    """Content address of an artifact: sha256 of canonical JSON of what determines it."""
+    doc = {"stage": stage, "version": version, "params": params, "inputs": list(inputs)}
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+
+
+def file_hash(path: Path, *, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes (source frames and spreadsheets enter keys through this)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    stage: str
+    key: str
+    path: Path
+
+    @property
+    def meta(self) -> dict:
+        return json.loads((self.path / META).read_text())
+
+    def load(self) -> dict[str, np.ndarray]:
+        try:
+            with np.load(self.path / ARRAYS, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise CacheError(f"corrupt cache entry {self.path}: {exc}; run `fsr cache clear`") from exc
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+
+
+class Cache:
+    """A content-addressed store of numpy artifacts under one root folder."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def _dir(self, stage: str, key: str) -> Path:
+        return self.root / stage / key[:2] / key
+
+    def get(self, stage: str, key: str) -> Entry | None:
+        path = self._dir(stage, key)
+        return Entry(stage, key, path) if (path / META).is_file() else None
+
+    def put(self, stage: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> Entry:
+        """Write an entry atomically; a concurrent writer of the same key is harmless."""
+        final = self._dir(stage, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=final.parent))
+        try:
+            np.savez(tmp / ARRAYS, **arrays)
+            full_meta = {"stage": stage, "key": key, "fsr": __version__, "time": time.time(), **meta}
+            (tmp / META).write_text(json.dumps(full_meta, indent=1, sort_keys=True, default=str))
+            try:
+                os.replace(tmp, final)
+            except OSError:  # another process finished the same entry first
+                if not (final / META).is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return Entry(stage, key, final)
+
+    def cached(
+        self,
+        stage: str,
+        version: int,
+        params: dict,
+        inputs: list[str],
+        compute: Callable[[], tuple[dict[str, np.ndarray], dict]],
+    ) -> tuple[Entry, bool]:
+        """Return (entry, hit). On a miss, `compute()` gives (arrays, extra meta) to store."""
+        key = make_key(stage, version, params, inputs)
+        entry = self.get(stage, key)
+        if entry is not None:
+            return entry, True
+        arrays, extra = compute()
+        meta = {"version": version, "params": params, "inputs": list(inputs), **extra}
+        return self.put(stage, key, arrays, meta), False
+
+    def entries(self, stage: str | None = None) -> list[Entry]:
+        if not self.root.is_dir():
+            return []
+        stages = [stage] if stage else sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        out = []
+        for st in stages:
+            for meta in sorted((self.root / st).glob(f"??/*/{META}")):
+                if not meta.parent.name.startswith(TMP_PREFIX):
+                    out.append(Entry(st, meta.parent.name, meta.parent))
+        return out
+
+    def clear(self, stage: str | None = None) -> int:
+        """Remove all entries (of one stage); returns how many folders were removed."""
+        if not self.root.is_dir():
+            return 0
+        n = 0
+        targets = [self.root / stage] if stage else [p for p in self.root.iterdir() if p.is_dir()]
+        for t in targets:
+            if t.is_dir():
+                n += sum(1 for _ in t.glob("??/*"))
+                shutil.rmtree(t)
+        return n

@@ -1,0 +1,83 @@
+"""Label sets: native emotions -> the classes a protocol trains on.
+
+`composite` is the MEGC2019 3-class set (negative / positive / surprise); `casme2-5` and
+`samm-5` are the usual 5-class sets of the single-dataset literature. An emotion outside a set
+maps to None and the sample is left out of that protocol (never silently relabelled).
+"""
+
+from __future__ import annotations
+
+from fsr_cli.errors import UsageError
+
+COMPOSITE_CLASSES = ("negative", "positive", "surprise")
+
+_NEGATIVE = {
+    "disgust",
+    "repression",  # CASME II
+    "anger",
+    "contempt",
+    "fear",
+    "sadness",  # SAMM, MMEW, CAS(ME)^3
+    "negative",  # SMIC folder name
+}
+_POSITIVE = {"happiness", "positive"}
+_SURPRISE = {"surprise"}
+
+LABEL_SETS: dict[str, tuple[str, ...]] = {
+    "composite": COMPOSITE_CLASSES,
+    "casme2-5": ("happiness", "surprise", "disgust", "repression", "others"),
+    "samm-5": ("anger", "contempt", "happiness", "surprise", "other"),
+}
+
+# Spellings seen across releases -> one canonical lowercase emotion.
+EMOTION_ALIASES = {
+    "happy": "happiness",
+    "happiness": "happiness",
+    "sad": "sadness",
+    "sadness": "sadness",
+    "surprised": "surprise",
+    "surprise": "surprise",
+    "disgusted": "disgust",
+    "disgust": "disgust",
+    "fearful": "fear",
+    "fear": "fear",
+    "angry": "anger",
+    "anger": "anger",
+    "contempt": "contempt",
+    "repression": "repression",
+    "others": "others",
+    "other": "other",
+    "negative": "negative",
+    "positive": "positive",
+}
+
+
+def normalise_emotion(raw: str) -> str:
+    """Lowercase, trimmed, canonical spelling ('Happiness ' -> 'happiness', 'happy' -> 'happiness')."""
+    key = str(raw).strip().lower()
+    return EMOTION_ALIASES.get(key, key)
+
+
+def composite_label(emotion: str) -> str | None:
+    """MEGC2019 composite class of a canonical emotion, or None where it has none ('others')."""
+    if emotion in _NEGATIVE:
+        return "negative"
+    if emotion in _POSITIVE:
+        return "positive"
+    if emotion in _SURPRISE:
+        return "surprise"
+    return None
+
+
+def label_in_set(emotion: str, label_set: str) -> str | None:
+    """The class of `emotion` under `label_set`, or None where the set leaves it out."""
+    if label_set not in LABEL_SETS:
+        raise UsageError(f"unknown label set {label_set!r}; choose one of: {', '.join(LABEL_SETS)}")
+    if label_set == "composite":
+        return composite_label(emotion)
+    classes = LABEL_SETS[label_set]
+    if label_set == "samm-5" and emotion == "others":
+        emotion = "other"
+    if label_set == "casme2-5" and emotion == "other":
+        emotion = "others"
+    return emotion if emotion in classes else None

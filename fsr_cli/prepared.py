@@ -1,0 +1,122 @@
+"""The prepared-dataset format: what `fsr preprocess` and `fsr import-flow` write and `fsr train` reads.
+
+A prepared dataset is a cache root (default `<dataset>/.fsr/`) holding `prepared.json` and
+the `flow` stage entries it points to. Format version PREPARED_VERSION:
+
+prepared.json
+    {"format": "fsr-prepared", "version": 1, "dataset": "casme2", "source": "<dataset folder>",
+     "params": {...preprocess parameters...},
+     "samples": [{"dataset", "subject", "clip", "emotion", "label3", "onset", "apex", "offset",
+                  "apex_source": "annotated" | "spotted" | "imported", "entry": "flow/ab/abcd..."}]}
+
+flow entry `arrays.npz` (all H = W = the preprocess --size, default 128):
+    flow      float32 (3, H, W)  u, v (pixels, onset -> apex, x right / y down) and optical strain
+    onset     uint8   (H, W)     aligned onset frame, grey
+    apex      uint8   (H, W)     aligned apex frame, grey (the appearance stream's input)
+
+Imported flows (`fsr import-flow`) keep the file's 0-255 scaling, stored as float32 in [0, 1],
+and `"scaled": true` in the manifest; training normalises on the training folds either way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fsr_cli.cache import Cache
+from fsr_cli.errors import UsageError
+
+PREPARED_FORMAT = "fsr-prepared"
+PREPARED_VERSION = 1
+MANIFEST = "prepared.json"
+FLOW_STAGE = "flow"
+
+
+@dataclass(frozen=True)
+class PreparedSample:
+    dataset: str
+    subject: str
+    clip: str
+    emotion: str
+    label3: str | None
+    onset: int
+    apex: int
+    offset: int
+    apex_source: str
+    entry: str  # path of the flow entry, relative to the cache root
+
+    @property
+    def uid(self) -> str:
+        return f"{self.dataset}/{self.subject}/{self.clip}"
+
+    @property
+    def group(self) -> str:
+        return f"{self.dataset}/{self.subject}"
+
+
+@dataclass
+class PreparedSet:
+    """One prepared dataset: its manifest and lazy access to the arrays."""
+
+    root: Path  # the cache root holding prepared.json
+    dataset: str
+    params: dict
+    samples: list[PreparedSample]
+    scaled: bool = False
+
+    def load(self, sample: PreparedSample) -> dict[str, np.ndarray]:
+        with np.load(self.root / sample.entry / "arrays.npz", allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+
+def write_manifest(
+    cache: Cache, *, dataset: str, source: Path, params: dict, samples: list[PreparedSample], scaled=False
+) -> Path:
+    doc = {
+        "format": PREPARED_FORMAT,
+        "version": PREPARED_VERSION,
+        "dataset": dataset,
+        "source": str(source),
+        "params": params,
+        "scaled": scaled,
+        "samples": [s.__dict__ for s in samples],
+    }
+    cache.root.mkdir(parents=True, exist_ok=True)
+    path = cache.root / MANIFEST
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    tmp.replace(path)
+    return path
+
+
+def find_manifest(path: Path, cache_dir: Path | None = None) -> Path:
+    """Locate prepared.json for a dataset folder, a cache root or the manifest itself."""
+    path = Path(path)
+    candidates = [path] if path.name == MANIFEST else []
+    if cache_dir is not None:
+        candidates.append(Path(cache_dir) / MANIFEST)
+    candidates += [path / ".fsr" / MANIFEST, path / MANIFEST]
+    for c in candidates:
+        if c.is_file():
+            return c
+    if not path.exists():
+        raise UsageError(f"{path}: no such folder")
+    raise UsageError(
+        f"{path}: not preprocessed (no {MANIFEST}); run `fsr preprocess {path}` "
+        "or `fsr import-flow LABELS.csv --out DIR` first"
+    )
+
+
+def load_prepared(path: Path, cache_dir: Path | None = None) -> PreparedSet:
+    manifest = find_manifest(path, cache_dir)
+    doc = json.loads(manifest.read_text())
+    if doc.get("format") != PREPARED_FORMAT or doc.get("version") != PREPARED_VERSION:
+        raise UsageError(
+            f"{manifest}: prepared format {doc.get('format')!r} v{doc.get('version')} is not "
+            f"{PREPARED_FORMAT} v{PREPARED_VERSION}; run `fsr preprocess` again"
+        )
+    samples = [PreparedSample(**s) for s in doc["samples"]]
+    return PreparedSet(manifest.parent, doc["dataset"], doc["params"], samples, doc.get("scaled", False))
