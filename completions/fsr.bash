@@ -19,11 +19,23 @@ _fsr() {
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "synth")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --layout|-l) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --subjects) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --clips) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --seed) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --angle) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--layout -l --subjects --clips --seed --angle --size --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "index")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --dataset) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--dataset --labels --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "preprocess")
@@ -35,11 +47,23 @@ _fsr() {
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "train")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --protocol) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --model) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --epochs) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --seed) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --select) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --resume) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--protocol --model --labels --epochs --seed --select --out --resume --workers --cache-dir --final --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "evaluate")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "predict")
@@ -57,7 +81,10 @@ _fsr() {
             COMPREPLY=($(compgen -W '--help -h show' -- "$cur"))
             ;;
         "theta show")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --plot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--json --plot --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
     esac
