@@ -85,8 +85,13 @@ class Cache:
         path = self._dir(stage, key)
         return Entry(stage, key, path) if (path / META).is_file() else None
 
-    def put(self, stage: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> Entry:
-        """Write an entry atomically; a concurrent writer of the same key is harmless."""
+    def put(
+        self, stage: str, key: str, arrays: dict[str, np.ndarray], meta: dict, *, replace: bool = False
+    ) -> Entry:
+        """Write an entry atomically; a concurrent writer of the same key is harmless.
+
+        With `replace`, an existing entry of the key is moved aside first (`--force`).
+        """
         final = self._dir(stage, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=final.parent))
@@ -94,6 +99,10 @@ class Cache:
             np.savez(tmp / ARRAYS, **arrays)
             full_meta = {"stage": stage, "key": key, "fsr": __version__, "time": time.time(), **meta}
             (tmp / META).write_text(json.dumps(full_meta, indent=1, sort_keys=True, default=str))
+            if replace and final.exists():
+                old = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=final.parent))
+                os.replace(final, old)
+                shutil.rmtree(old, ignore_errors=True)
             try:
                 os.replace(tmp, final)
             except OSError:  # another process finished the same entry first
@@ -110,15 +119,20 @@ class Cache:
         params: dict,
         inputs: list[str],
         compute: Callable[[], tuple[dict[str, np.ndarray], dict]],
+        *,
+        force: bool = False,
     ) -> tuple[Entry, bool]:
-        """Return (entry, hit). On a miss, `compute()` gives (arrays, extra meta) to store."""
+        """Return (entry, hit). On a miss, `compute()` gives (arrays, extra meta) to store.
+
+        `force` computes and replaces the entry even when it exists.
+        """
         key = make_key(stage, version, params, inputs)
-        entry = self.get(stage, key)
+        entry = None if force else self.get(stage, key)
         if entry is not None:
             return entry, True
         arrays, extra = compute()
         meta = {"version": version, "params": params, "inputs": list(inputs), **extra}
-        return self.put(stage, key, arrays, meta), False
+        return self.put(stage, key, arrays, meta, replace=force), False
 
     def entries(self, stage: str | None = None) -> list[Entry]:
         if not self.root.is_dir():
@@ -130,6 +144,12 @@ class Cache:
                 if not meta.parent.name.startswith(TMP_PREFIX):
                     out.append(Entry(st, meta.parent.name, meta.parent))
         return out
+
+    def temporaries(self) -> list[Path]:
+        """Unfinished entry folders left by a killed writer (ignored by reads, removed by clear)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(self.root.glob(f"*/??/{TMP_PREFIX}*"))
 
     def clear(self, stage: str | None = None) -> int:
         """Remove all entries (of one stage); returns how many folders were removed."""

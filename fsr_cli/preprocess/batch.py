@@ -1,0 +1,238 @@
+"""A whole dataset through the pipeline: index -> every sample (in worker processes) -> manifest.
+
+Samples are independent, so `workers > 1` runs them in a process pool. Workers come from a
+forkserver, a clean process that has imported OpenCV and dlib and loaded the dlib models once
+(`preload.py`), so workers start in milliseconds with the models in memory; forking the caller
+itself can deadlock once OpenCV's threads have run in it. Like any spawn/forkserver pool this
+needs an importable main module (a script file or `python -m`, not `python -` on stdin).
+Workers run OpenCV single-threaded, so that N workers use N cores. Each finished sample is one
+atomic cache entry: a killed run loses only the clips in flight, and the next run recomputes
+exactly those. A sample that fails is reported with its reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fsr_cli.cache import Cache
+from fsr_cli.data.sample import Problem, Sample
+from fsr_cli.errors import SampleError
+from fsr_cli.prepared import PreparedSample, write_manifest
+from fsr_cli.preprocess.pipeline import PreprocessConfig, prepared_record, process_sample
+
+CACHE_DIRNAME = ".fsr"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one sample: its manifest record, or the reason it failed."""
+
+    uid: str
+    source: str
+    prepared: PreparedSample | None = None
+    error: str | None = None
+    hit: bool = False
+    timings: dict = field(default_factory=dict)
+
+
+def run_sample(
+    sample: Sample, *, cache: Cache, config: PreprocessConfig, force: bool, on_stage=None
+) -> Outcome:
+    """process_sample that never raises: a failure becomes the Outcome's error (batch use)."""
+    t0 = time.perf_counter()
+    try:
+        entry, hit = process_sample(sample, cache=cache, config=config, force=force, on_stage=on_stage)
+        record = prepared_record(sample, entry, cache.root)
+    except SampleError as exc:
+        return Outcome(sample.uid, sample.source, error=str(exc))
+    except Exception as exc:  # one odd clip must not end a long batch; the reason is reported
+        return Outcome(sample.uid, sample.source, error=f"{type(exc).__name__}: {exc}")
+    return Outcome(
+        sample.uid, sample.source, prepared=record, hit=hit, timings={"total": time.perf_counter() - t0}
+    )
+
+
+class Events:
+    """Progress hooks of a batch (the CLI draws bars with them); the defaults do nothing."""
+
+    def dataset_started(self, name: str, total: int) -> None:
+        """A dataset was indexed and `total` samples are about to run."""
+
+    def stage_done(self, stage: str) -> None:
+        """A clip passed `stage` (one of pipeline.STAGES)."""
+
+    def sample_done(self, outcome: Outcome) -> None:
+        """A sample finished, from the cache, computed, or failed."""
+
+
+@dataclass
+class DatasetReport:
+    """What one dataset's run did."""
+
+    dataset: str
+    source: Path
+    cache_root: Path
+    manifest: Path | None
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # rows the reader skipped
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.prepared is not None]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.prepared is None]
+
+    @property
+    def cached(self) -> int:
+        return sum(o.hit for o in self.ok)
+
+    @property
+    def computed(self) -> int:
+        return len(self.ok) - self.cached
+
+    def summary(self) -> dict:
+        """The JSON-able record `fsr preprocess --json` prints per dataset."""
+        return {
+            "dataset": self.dataset,
+            "source": str(self.source),
+            "cache": str(self.cache_root),
+            "manifest": str(self.manifest) if self.manifest else None,
+            "ok": len(self.ok),
+            "computed": self.computed,
+            "cached": self.cached,
+            "skipped": [{"source": p.source, "reason": p.reason} for p in self.problems],
+            "failed": [{"sample": o.uid, "source": o.source, "reason": o.error} for o in self.failed],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# Worker-process state: the queue that carries stage events back to the parent.
+_QUEUE = None
+
+
+def _init_worker(queue) -> None:
+    import cv2
+
+    from fsr_cli.preprocess.face import load_models
+
+    global _QUEUE
+    _QUEUE = queue
+    cv2.setNumThreads(1)  # N workers on N cores; OpenCV's own threads would oversubscribe them
+    load_models()  # already in memory when forked from the forkserver; loads them under spawn
+
+
+def _context():
+    methods = mp.get_all_start_methods()
+    if "forkserver" not in methods:
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["fsr_cli.preprocess.preload"])
+    return ctx
+
+
+def _work(sample: Sample, root: Path, config: PreprocessConfig, force: bool) -> Outcome:
+    return run_sample(sample, cache=Cache(root), config=config, force=force, on_stage=_QUEUE.put)
+
+
+def _drain(queue, events: Events) -> None:
+    while not queue.empty():
+        try:
+            events.stage_done(queue.get_nowait())
+        except Exception:  # queue.Empty, or a race with the last item
+            return
+
+
+def run_samples(
+    samples: list[Sample],
+    *,
+    cache: Cache,
+    config: PreprocessConfig,
+    workers: int,
+    force: bool,
+    events: Events,
+) -> list[Outcome]:
+    """Every sample's Outcome, in the order of `samples`."""
+    if workers <= 1 or len(samples) <= 1:
+        outcomes = []
+        for s in samples:
+            outcomes.append(
+                run_sample(s, cache=cache, config=config, force=force, on_stage=events.stage_done)
+            )
+            events.sample_done(outcomes[-1])
+        return outcomes
+    ctx = _context()
+    queue = ctx.Queue()
+    results: dict[int, Outcome] = {}
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(samples)), mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+    ) as pool:
+        pending = {pool.submit(_work, s, cache.root, config, force): i for i, s in enumerate(samples)}
+        while pending:
+            done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            _drain(queue, events)
+            for fut in done:
+                i = pending.pop(fut)
+                results[i] = fut.result()
+                events.sample_done(results[i])
+    _drain(queue, events)
+    return [results[i] for i in range(len(samples))]
+
+
+def default_cache_root(dataset_dir: Path) -> Path:
+    return Path(dataset_dir) / CACHE_DIRNAME
+
+
+def prepare_dataset(
+    root: Path,
+    *,
+    kind: str = "auto",
+    config: PreprocessConfig = PreprocessConfig(),
+    cache_root: Path | None = None,
+    workers: int = 1,
+    force: bool = False,
+    events: Events | None = None,
+) -> DatasetReport:
+    """Index a dataset folder, prepare every sample and write prepared.json.
+
+    Args:
+        root: the dataset folder in its native layout.
+        kind: dataset kind for the reader ('auto' detects it).
+        config: what to compute (crop size, drift removal).
+        cache_root: where entries and prepared.json go (default `<root>/.fsr`).
+        workers: processes; 1 runs in this process.
+        force: recompute entries that are already cached.
+        events: progress hooks.
+
+    Raises:
+        UsageError: missing folder or unknown kind. DatasetError: unreadable annotation.
+    """
+    from fsr_cli.data import read_dataset
+
+    events = events or Events()
+    t0 = time.perf_counter()
+    table = read_dataset(Path(root), kind)
+    cache = Cache(cache_root or default_cache_root(root))
+    events.dataset_started(table.dataset, len(table.samples))
+    outcomes = run_samples(
+        table.samples, cache=cache, config=config, workers=workers, force=force, events=events
+    )
+    records = [o.prepared for o in outcomes if o.prepared is not None]
+    manifest = write_manifest(
+        cache, dataset=table.dataset, source=Path(root).resolve(), params=config.params(), samples=records
+    )
+    return DatasetReport(
+        dataset=table.dataset,
+        source=Path(root),
+        cache_root=cache.root,
+        manifest=manifest,
+        outcomes=outcomes,
+        problems=list(table.problems),
+        seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,231 @@
+"""`fsr import-flow`: precomputed flow images (e.g. the 28x28 composite releases) -> a prepared dataset.
+
+LABELS.csv columns (header names case-insensitive): dataset, subject, sample, label, flow and an
+optional appearance. `flow` is a path, relative to the CSV, to a 3-channel image whose channels
+hold u, v and optical strain, each min-max scaled to 0-255; CHANNELS names what the file's R, G
+and B channels hold (default 'uvs'). `appearance` is an aligned face image.
+
+Each good row becomes one `flow` cache entry in OUT (the cache root) and a record in
+OUT/prepared.json with scaled=true and apex_source 'imported':
+    flow   float32 (3, S, S)  u, v, strain in [0, 1] (the file's 0-255 divided by 255)
+    onset  uint8   (S, S)     zeros (an import has no onset frame)
+    apex   uint8   (S, S)     the appearance image in grey, or zeros without one
+S is --size, or the first readable flow image's size; other sizes are resized to it.
+The entry key covers the import version, channels, size and both files' content hashes, so a
+second import of the same CSV computes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fsr_cli.cache import Cache, file_hash
+from fsr_cli.data.labels import EMOTION_ALIASES, LABEL_SETS, composite_label, normalise_emotion
+from fsr_cli.errors import SampleError, UsageError
+from fsr_cli.prepared import FLOW_STAGE, PreparedSample, write_manifest
+
+IMPORT_VERSION = 1
+REQUIRED = ("dataset", "subject", "sample", "label", "flow")
+KNOWN_LABELS = frozenset(EMOTION_ALIASES.values()) | {c for cs in LABEL_SETS.values() for c in cs}
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    channels: str = "uvs"  # what the file's R, G, B channels hold
+    size: int | None = None  # None: the first readable flow image's size
+
+
+@dataclass
+class ImportReport:
+    csv: Path
+    out: Path
+    manifest: Path | None
+    rows: int
+    records: list[PreparedSample] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (CSV row number, reason)
+    cached: int = 0
+    size: int | None = None
+
+    def summary(self) -> dict:
+        return {
+            "csv": str(self.csv),
+            "out": str(self.out),
+            "manifest": str(self.manifest) if self.manifest else None,
+            "rows": self.rows,
+            "ok": len(self.records),
+            "computed": len(self.records) - self.cached,
+            "cached": self.cached,
+            "size": self.size,
+            "failed": [{"row": r, "reason": why} for r, why in self.problems],
+        }
+
+
+def check_channels(channels: str) -> list[int]:
+    """File channel (in RGB order) holding u, v and strain: 'vus' -> [1, 0, 2].
+
+    Raises:
+        UsageError: not an arrangement of the letters u, v, s.
+    """
+    if sorted(channels) != ["s", "u", "v"]:
+        raise UsageError(f"--channels must arrange the letters u, v, s (e.g. uvs, vus), got {channels!r}")
+    return [channels.index(c) for c in "uvs"]
+
+
+def read_rows(csv_path: Path) -> list[tuple[int, dict]]:
+    """(row number, {column: value}) of every data row; the header is row 1.
+
+    Raises:
+        UsageError: missing file or a required column absent.
+    """
+    if not csv_path.is_file():
+        raise UsageError(f"{csv_path}: no such file (give the LABELS.csv of the flows to import)")
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise UsageError(
+                f"{csv_path}: missing column(s) {', '.join(missing)}; need {', '.join(REQUIRED)} "
+                f"(and optionally appearance), found {', '.join(header) or 'no header'}"
+            )
+        return [
+            (n, dict(zip(header, (v.strip() for v in row), strict=False))) for n, row in enumerate(reader, 2)
+        ]
+
+
+def _image(path: Path, flags: int) -> np.ndarray:
+    import cv2
+
+    if not path.is_file():
+        raise SampleError(f"missing file {path}")
+    img = cv2.imread(str(path), flags)
+    if img is None:
+        raise SampleError(f"unreadable image {path}")
+    return img
+
+
+def _resize(img: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    if img.shape[:2] == (size, size):
+        return img
+    shrink = size < max(img.shape[:2])
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def load_flow_image(path: Path, *, order: list[int], size: int | None) -> np.ndarray:
+    """A 3-channel flow image as (3, S, S) float32 [u, v, strain] in [0, 1]."""
+    import cv2
+
+    img = _image(path, cv2.IMREAD_UNCHANGED)
+    if img.ndim != 3 or img.shape[2] < 3:
+        raise SampleError(
+            f"{path} has {1 if img.ndim == 2 else img.shape[2]} channel(s), need 3 (u, v, strain)"
+        )
+    if img.dtype != np.uint8:
+        raise SampleError(f"{path} is {img.dtype}, need an 8-bit image (0-255 scaled u, v, strain)")
+    rgb = img[..., 2::-1]  # OpenCV reads BGR(A)
+    if size is not None:
+        rgb = _resize(rgb, size)
+    return (rgb[..., order].transpose(2, 0, 1) / np.float32(255)).astype(np.float32)  # (3, S, S)
+
+
+def _label(raw: str) -> tuple[str, str | None]:
+    emotion = normalise_emotion(raw)
+    if emotion not in KNOWN_LABELS:
+        raise SampleError(
+            f"unknown label {raw!r}; expected a class (negative, positive, surprise) or an emotion word "
+            f"({', '.join(sorted(KNOWN_LABELS - {'negative', 'positive', 'surprise'}))})"
+        )
+    return emotion, composite_label(emotion)
+
+
+def _import_row(row: dict, *, base: Path, cache: Cache, order: list[int], config: ImportConfig, size):
+    """(record, hit, size) of one CSV row. Raises SampleError for a bad row."""
+    import cv2
+
+    for c in REQUIRED:
+        if not row.get(c):
+            raise SampleError(f"empty {c}")
+    emotion, label3 = _label(row["label"])
+    flow_path = base / row["flow"]
+    app_path = base / row["appearance"] if row.get("appearance") else None
+    motion = load_flow_image(flow_path, order=order, size=size)
+    size = motion.shape[1]
+    if motion.shape[1] != motion.shape[2]:
+        raise SampleError(f"{flow_path} is {motion.shape[2]}x{motion.shape[1]}; give --size to square it")
+    face = (
+        _resize(_image(app_path, cv2.IMREAD_GRAYSCALE), size)
+        if app_path
+        else np.zeros((size, size), np.uint8)
+    )
+    params = {"import": IMPORT_VERSION, "channels": config.channels, "size": size}
+    inputs = [file_hash(flow_path), file_hash(app_path) if app_path else ""]
+    sample = f"{row['dataset']}/{row['subject']}/{row['sample']}"
+    arrays = {"flow": motion, "onset": np.zeros((size, size), np.uint8), "apex": face}
+    entry, hit = cache.cached(
+        FLOW_STAGE, IMPORT_VERSION, params, inputs, lambda: (arrays, {"sample": sample})
+    )
+    record = PreparedSample(
+        dataset=row["dataset"].lower(),
+        subject=row["subject"],
+        clip=row["sample"],
+        emotion=emotion,
+        label3=label3,
+        onset=0,
+        apex=0,
+        offset=0,
+        apex_source="imported",
+        entry=entry.path.relative_to(cache.root).as_posix(),
+    )
+    return record, hit, size
+
+
+def import_csv(
+    csv_path: Path, out: Path, *, config: ImportConfig = ImportConfig(), on_row=None
+) -> ImportReport:
+    """Import every good row of LABELS.csv into the prepared dataset OUT (see the module doc).
+
+    Raises:
+        UsageError: missing CSV, missing columns, bad --channels or --size.
+    """
+    order = check_channels(config.channels)
+    if config.size is not None and not 8 <= config.size <= 1024:
+        raise UsageError(f"--size must be between 8 and 1024 pixels, got {config.size}")
+    rows = read_rows(csv_path)
+    cache = Cache(out)
+    report = ImportReport(csv=csv_path, out=out, manifest=None, rows=len(rows), size=config.size)
+    seen: dict[str, int] = {}
+    for n, row in rows:
+        try:
+            uid = f"{row.get('dataset', '').lower()}/{row.get('subject')}/{row.get('sample')}"
+            if uid in seen:
+                raise SampleError(f"duplicate sample {uid} (first on row {seen[uid]})")
+            record, hit, report.size = _import_row(
+                row, base=csv_path.parent, cache=cache, order=order, config=config, size=report.size
+            )
+            seen[uid] = n
+            report.records.append(record)
+            report.cached += hit
+        except SampleError as exc:
+            report.problems.append((n, str(exc)))
+        if on_row:
+            on_row()
+    if report.records:
+        datasets = sorted({r.dataset for r in report.records})
+        params = {
+            "import": {"csv": str(csv_path.resolve()), "channels": config.channels, "size": report.size}
+        }
+        report.manifest = write_manifest(
+            cache,
+            dataset=datasets[0] if len(datasets) == 1 else "imported",
+            source=csv_path.resolve(),
+            params=params,
+            samples=report.records,
+            scaled=True,
+        )
+    return report

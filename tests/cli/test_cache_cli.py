@@ -1,0 +1,90 @@
+"""`fsr cache ls|info|clear` through subprocesses, on a cache built with the cache layer itself."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fsr_cli.cache import Cache, make_key
+from fsr_cli.prepared import PreparedSample, write_manifest
+
+
+def fsr(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fsr_cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    """A dataset folder whose .fsr/ holds 3 flow entries, 1 other-stage entry, prepared.json and a
+    temporary left by a killed writer."""
+    cache = Cache(tmp_path / ".fsr")
+    records = []
+    for i in range(3):
+        key = make_key("flow", 1, {"i": i}, [])
+        arrays = {"flow": np.full((3, 8, 8), i, np.float32), "onset": np.zeros((8, 8), np.uint8)}
+        entry = cache.put("flow", key, arrays, {"sample": f"casme2/01/EP0{i}"})
+        records.append(
+            PreparedSample(
+                "casme2",
+                "01",
+                f"EP0{i}",
+                "surprise",
+                "surprise",
+                1,
+                2,
+                3,
+                "annotated",
+                f"flow/{key[:2]}/{key}",
+            )
+        )
+        assert entry.path.is_dir()
+    cache.put("landmarks", make_key("landmarks", 1, {}, []), {"points": np.zeros((68, 2))}, {})
+    write_manifest(cache, dataset="casme2", source=tmp_path, params={}, samples=records)
+    (tmp_path / ".fsr" / "flow" / "zz" / ".tmp-killed").mkdir(parents=True)
+    return tmp_path
+
+
+def test_ls_lists_entries_with_their_sample(dataset):
+    r = fsr("cache", "ls", str(dataset), "--stage", "flow", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["root"] == str(dataset / ".fsr")
+    assert sorted(e["sample"] for e in doc["entries"]) == [
+        "casme2/01/EP00",
+        "casme2/01/EP01",
+        "casme2/01/EP02",
+    ]
+    assert all(e["stage"] == "flow" and e["bytes"] > 0 and len(e["key"]) == 64 for e in doc["entries"])
+    everything = json.loads(fsr("cache", "ls", "--cache-dir", str(dataset / ".fsr"), "--json").stdout)
+    assert len(everything["entries"]) == 4
+
+
+def test_info_counts_stages_temporaries_and_the_manifest(dataset):
+    doc = json.loads(
+        fsr("cache", "info", str(dataset / ".fsr"), "--json").stdout
+    )  # the root itself works too
+    assert doc["stages"]["flow"]["entries"] == 3 and doc["stages"]["landmarks"]["entries"] == 1
+    assert doc["entries"] == 4 and doc["temporaries"] == 1
+    assert doc["manifest"]["samples"] == 3 and doc["manifest"]["missing_entries"] == 0
+    table = fsr("cache", "info", str(dataset))
+    assert table.returncode == 0 and table.stdout == ""
+    assert "flow" in table.stderr and "1 unfinished" in table.stderr
+
+
+def test_clear_one_stage_then_all(dataset):
+    doc = json.loads(fsr("cache", "clear", str(dataset), "--stage", "landmarks", "--json").stdout)
+    assert (doc["removed"], doc["manifest_removed"]) == (1, False)
+    doc = json.loads(fsr("cache", "clear", str(dataset), "--json").stdout)
+    assert (doc["removed"], doc["manifest_removed"]) == (4, True)  # 3 entries + the temporary
+    info = json.loads(fsr("cache", "info", str(dataset), "--json").stdout)
+    assert (info["entries"], info["temporaries"], info["manifest"]) == (0, 0, None)
+
+
+def test_a_missing_folder_is_a_usage_error(tmp_path):
+    r = fsr("cache", "ls", str(tmp_path / "absent"))
+    assert r.returncode == 2 and "no such folder" in r.stderr

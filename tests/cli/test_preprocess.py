@@ -1,0 +1,149 @@
+"""`fsr preprocess` end to end through subprocesses, on a synthesised CASME II-layout dataset."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fsr_cli.prepared import load_prepared
+
+
+def fsr(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fsr_cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """2 subjects x 3 clips; one apex written '/'."""
+    from fsr_cli.synth import write_dataset
+
+    return write_dataset(
+        tmp_path_factory.mktemp("ds") / "casme2", layout="casme2", subjects=2, clips=3, seed=1
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(dataset, tmp_path_factory):
+    """The prepared set of an uninterrupted in-process run: what every run must reproduce."""
+    from fsr_cli.preprocess import prepare_dataset
+
+    root = tmp_path_factory.mktemp("reference")
+    prepare_dataset(dataset, cache_root=root)
+    return load_prepared(root)
+
+
+def assert_same_artifacts(cache: Path, reference) -> None:
+    got = load_prepared(cache)
+    assert [s.__dict__ for s in got.samples] == [s.__dict__ for s in reference.samples]
+    for s in got.samples:
+        a, b = got.load(s), reference.load(s)
+        assert all(np.array_equal(a[k], b[k]) for k in ("flow", "onset", "apex"))
+
+
+def test_two_workers_then_a_second_run_computes_nothing(dataset, reference, tmp_path):
+    first = fsr("preprocess", str(dataset), "--workers", "2", "--cache-dir", str(tmp_path), "--json")
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    (ds,) = doc["datasets"]
+    assert (doc["ok"], doc["computed"], doc["cached"], doc["failed"], doc["exit_code"]) == (6, 6, 0, 0, 0)
+    assert ds["cache"] == str(tmp_path) and ds["manifest"] == str(tmp_path / "prepared.json")
+    assert ds["dataset"] == "casme2" and ds["skipped"] == [] and ds["failed"] == []
+    assert_same_artifacts(tmp_path, reference)
+
+    second = json.loads(fsr("preprocess", str(dataset), "--cache-dir", str(tmp_path), "--json").stdout)
+    assert (second["ok"], second["computed"], second["cached"]) == (6, 0, 6)
+
+
+def test_default_cache_is_inside_the_dataset(dataset, tmp_path):
+    copy = shutil.copytree(dataset, tmp_path / "casme2")
+    r = fsr("preprocess", str(copy), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["datasets"][0]["cache"] == str(copy / ".fsr")
+    assert load_prepared(copy).root == copy / ".fsr"
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("flow/??/*/meta.json"))
+
+
+def test_kill_mid_run_then_resume_gives_the_same_artifacts(dataset, reference, tmp_path):
+    cmd = [sys.executable, "-m", "fsr_cli", "preprocess", str(dataset), "--cache-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not _entries(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)  # kill -9, workers included
+    proc.wait()
+    done = len(_entries(tmp_path))
+    assert 1 <= done < 6, "the run must be killed after its first entry and before its last"
+    assert not (tmp_path / "prepared.json").exists()
+    from fsr_cli.cache import Cache
+
+    for entry in Cache(tmp_path).entries():  # whatever is there is whole
+        assert entry.load()["flow"].shape == (3, 128, 128)
+
+    r = fsr("preprocess", str(dataset), "--cache-dir", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["ok"], doc["cached"], doc["computed"]) == (6, done, 6 - done)
+    assert_same_artifacts(tmp_path, reference)
+
+
+def _set_apex(xlsx: Path, clip: str, value) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(xlsx)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if row[header.index("Filename")].value == clip:
+            row[header.index("ApexFrame")].value = value
+    book.save(xlsx)
+
+
+def test_bad_samples_are_listed_and_the_others_finish(dataset, tmp_path):
+    import cv2
+
+    root = shutil.copytree(dataset, tmp_path / "casme2")
+    clips = sorted(p for p in (root / "CASME2_RAW_selected").glob("sub*/*") if p.is_dir())
+    frames = [sorted(c.glob("*.jpg"), key=lambda p: int(p.stem[3:])) for c in clips]
+    frames[0][3].write_bytes(b"\xff\xd8 torn file")  # corrupt image
+    shape = cv2.imread(str(frames[1][0])).shape
+    for i, f in enumerate(frames[1]):  # no face anywhere
+        cv2.imwrite(str(f), np.random.default_rng(i).integers(0, 255, shape, dtype=np.uint8))
+    frames[2][2].unlink()  # a missing frame
+    onset = int(frames[3][0].stem[3:])
+    _set_apex(next(root.glob("CASME2-coding-*.xlsx")), clips[3].name, onset - 1)  # apex before onset
+
+    r = fsr("preprocess", str(root), "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert r.returncode == 3, r.stderr
+    doc = json.loads(r.stdout)
+    (ds,) = doc["datasets"]
+    assert (doc["ok"], doc["failed"], doc["skipped"], doc["exit_code"]) == (2, 2, 2, 3)
+    failed = {f["sample"].split("/")[-1]: f["reason"] for f in ds["failed"]}
+    assert failed[clips[0].name] == f"unreadable image {frames[0][3]}"
+    assert failed[clips[1].name] == f"no face found in {frames[1][0]}"
+    skipped = " | ".join(s["reason"] for s in ds["skipped"])
+    assert "missing frame" in skipped and str(int(frames[2][2].stem[3:])) in skipped
+    assert "out of order" in skipped and f"apex {onset - 1}" in skipped
+    assert len(load_prepared(tmp_path / "cache").samples) == 2
+
+    table = fsr("preprocess", str(root), "--cache-dir", str(tmp_path / "cache"))
+    assert table.returncode == 3 and table.stdout == ""
+    assert "no face found" in table.stderr and "not prepared" in table.stderr
+
+
+def test_usage_errors_exit_2(tmp_path):
+    r = fsr("preprocess", str(tmp_path / "absent"))
+    assert r.returncode == 2 and f"{tmp_path / 'absent'}: no such folder" in r.stderr
+    r = fsr("preprocess", str(tmp_path), "--dataset", "casme9")
+    assert r.returncode == 2 and "unknown dataset kind 'casme9'" in r.stderr
