@@ -7,7 +7,7 @@ _fsr() {
         w="${COMP_WORDS[i]}"
         [[ "$w" == -* ]] && continue
         case "${path:+$path }$w" in
-            "checks"|"synth"|"index"|"preprocess"|"import-flow"|"train"|"evaluate"|"predict"|"cache"|"cache ls"|"theta"|"theta show") path="${path:+$path }$w" ;;
+            "checks"|"synth"|"index"|"preprocess"|"import-flow"|"train"|"evaluate"|"predict"|"cache"|"cache ls"|"cache info"|"cache clear"|"theta"|"theta show"|"theta maps") path="${path:+$path }$w" ;;
         esac
     done
     case "$path" in
@@ -39,11 +39,22 @@ _fsr() {
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "preprocess")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --dataset) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--dataset --size --workers --cache-dir --force --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "import-flow")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --channels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--out -o --channels --size --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "train")
@@ -67,24 +78,61 @@ _fsr() {
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "predict")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --run) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --checkpoint) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --onset) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --apex) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --csv) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--run --checkpoint --onset --apex --fps --csv --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "cache")
-            COMPREPLY=($(compgen -W '--help -h ls' -- "$cur"))
+            COMPREPLY=($(compgen -W '--help -h ls info clear' -- "$cur"))
             ;;
         "cache ls")
-            COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+            case "$prev" in
+                --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --stage) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--cache-dir --stage --json --help -h' -- "$cur"))
+            [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            ;;
+        "cache info")
+            case "$prev" in
+                --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --stage) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--cache-dir --stage --json --help -h' -- "$cur"))
+            [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            ;;
+        "cache clear")
+            case "$prev" in
+                --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --stage) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--cache-dir --stage --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "theta")
-            COMPREPLY=($(compgen -W '--help -h show' -- "$cur"))
+            COMPREPLY=($(compgen -W '--help -h show maps' -- "$cur"))
             ;;
         "theta show")
             case "$prev" in
                 --plot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             COMPREPLY=($(compgen -W '--json --plot --help -h' -- "$cur"))
+            [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            ;;
+        "theta maps")
+            case "$prev" in
+                --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fold) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--out -o --fold --fps --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
     esac

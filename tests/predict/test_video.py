@@ -1,0 +1,52 @@
+import cv2
+import numpy as np
+import pytest
+
+from fsr_cli.errors import UsageError
+from fsr_cli.video import read_clip
+
+
+def _write_mp4(path, n=12, size=(96, 64), fps=50.0):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    assert w.isOpened()
+    for i in range(n):
+        img = np.full((size[1], size[0], 3), 20 * i % 255, np.uint8)
+        w.write(img)
+    w.release()
+
+
+def test_reads_mp4_frames_and_fps(tmp_path):
+    path = tmp_path / "clip.mp4"
+    _write_mp4(path)
+    clip = read_clip(path)
+    assert len(clip.frames) == 12
+    assert clip.frames[0].shape == (64, 96, 3)
+    assert clip.fps == pytest.approx(50.0)
+    # brightness ramps as written (lossy codec: within a few grey levels)
+    assert abs(float(clip.frames[5].mean()) - 100) < 6
+
+
+def test_folder_of_frames_in_natural_order(tmp_path):
+    for i in (1, 2, 10):
+        cv2.imwrite(str(tmp_path / f"img{i}.png"), np.full((8, 8, 3), i, np.uint8))
+    clip = read_clip(tmp_path)
+    assert clip.names == ["img1.png", "img2.png", "img10.png"]
+    assert [int(f[0, 0, 0]) for f in clip.frames] == [1, 2, 10]
+    assert clip.fps is None
+
+
+def test_bad_inputs_name_the_path(tmp_path):
+    with pytest.raises(UsageError, match="no such file or folder"):
+        read_clip(tmp_path / "missing.mp4")
+    bad = tmp_path / "notes.txt"
+    bad.write_text("x")
+    with pytest.raises(UsageError, match="not a video"):
+        read_clip(bad)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 100)
+    with pytest.raises(UsageError, match="broken.mp4"):
+        read_clip(broken)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UsageError, match="no image frames"):
+        read_clip(empty)
