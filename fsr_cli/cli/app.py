@@ -18,6 +18,7 @@ from fsr_cli.cli import (
     cmd_preprocess,
     cmd_synth,
     cmd_theta,
+    cmd_theta_maps,
     cmd_train,
 )
 from fsr_cli.errors import FsrError
@@ -60,6 +61,7 @@ app.add_typer(cmd_cache.app, name="cache")
 app.command("train")(cmd_train.train)
 app.command("evaluate")(cmd_evaluate.evaluate)
 app.command("predict")(cmd_predict.predict)
+cmd_theta.app.command("maps")(cmd_theta_maps.maps)
 app.add_typer(cmd_theta.app, name="theta")
 
 

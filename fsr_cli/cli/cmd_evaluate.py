@@ -1,8 +1,38 @@
-"""`fsr evaluate` (being built)."""
+"""`fsr evaluate`: the tables of finished runs, recomputed from their predictions.csv, side by side."""
 
-from fsr_cli.errors import FsrError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fsr_cli.cli.common import JsonOpt, emit_json, err_console
 
 
-def evaluate() -> None:
-    """Not available yet."""
-    raise FsrError("fsr evaluate is not available yet")
+def evaluate(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders made by `fsr train` (one or more).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Recompute UF1 / UAR / accuracy (pooled, per dataset, per fold) from each run's predictions.csv.
+
+    With several runs, also a side-by-side comparison (e.g. SOA vs CVA vs no-orientation).
+    Runs whose epochs were chosen on the test labels (--select test-oracle) are flagged LEAKAGE.
+    --json prints the metrics of one run, or {"runs": [...]} for several.
+
+    Example: fsr evaluate runs/train/exp runs/train/exp2 runs/train/exp3
+    """
+    from fsr_cli.train.evaluation import comparison_rows, evaluate_run
+    from fsr_cli.train.report import comparison_table, fold_table, notes, summary_table
+
+    docs = [evaluate_run(r) for r in runs]
+    for doc in docs:
+        if len(docs) == 1:
+            err_console.print(fold_table(doc))
+        err_console.print(summary_table(doc, title=doc["run"]))
+        for line in notes(doc):
+            err_console.print(line, highlight=False)
+    if len(docs) > 1:
+        err_console.print(comparison_table(comparison_rows(docs)))
+    if json_out:
+        emit_json(docs[0] if len(docs) == 1 else {"runs": docs})

@@ -1,8 +1,126 @@
-"""`fsr train` (being built)."""
+"""`fsr train`: LOSO / LODO training of a model preset on prepared datasets, into a run directory."""
 
-from fsr_cli.errors import FsrError
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fsr_cli.cli.common import CacheDirOpt, JsonOpt, WorkersOpt, emit_json, err_console
+from fsr_cli.errors import UsageError
 
 
-def train() -> None:
-    """Not available yet."""
-    raise FsrError("fsr train is not available yet")
+def train(
+    datasets: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Prepared dataset folders (or their cache roots / prepared.json).", show_default=False
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option("--protocol", help="loso (leave one subject out) or lodo (leave one dataset out)."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Preset name (facesleuth-r, cva, ...) or a YAML file.")
+    ] = None,
+    labels: Annotated[
+        str | None, typer.Option("--labels", help="Label set: composite (default), casme2-5, samm-5.")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Epoch budget (default: the preset's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 0; recorded).")] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select", help="last (honest, default) or test-oracle (LEAKAGE: best epoch on the test fold)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: runs/train/exp, exp2, ...).")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Finish an interrupted run: skip its finished folds.")
+    ] = None,
+    workers: WorkersOpt = 1,
+    cache_dir: CacheDirOpt = None,
+    final: Annotated[
+        bool,
+        typer.Option("--final", help="Also fit one model on all samples (RUN/final/model.pt, for predict)."),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train one model per fold (LOSO or LODO) and write the run directory with its metrics.
+
+    Several datasets under loso is the composite protocol (subjects stay distinct per dataset).
+    Model selection is honest by default: every fold uses its last epoch (the fixed budget).
+    --select test-oracle takes each fold's best epoch on its own test labels: labelled LEAKAGE.
+    --resume RUN trains only the folds RUN has not finished, then recomputes the pooled outputs.
+
+    Example: fsr train data/casme2 data/samm data/smic --protocol loso --labels composite --workers 2
+    """
+    from fsr_cli.train.progress import rich_reporter
+    from fsr_cli.train.report import fold_table, notes, summary_table
+    from fsr_cli.train.resume import config_from_run
+    from fsr_cli.train.runner import TrainConfig, plan_run, run_training
+
+    if resume is not None:
+        given = {
+            "datasets": tuple(datasets or ()),
+            "protocol": protocol,
+            "model": model,
+            "labels": labels,
+            "epochs": epochs,
+            "seed": seed,
+            "select": select,
+            "cache_dir": cache_dir,
+            "final": final,
+            "workers": workers,
+        }
+        if out is not None and Path(out).resolve() != Path(resume).resolve():
+            raise UsageError(f"--out {out} and --resume {resume} name different runs; give only --resume")
+        plan, run = plan_run(config_from_run(resume, given)), Path(resume)
+    else:
+        if not datasets:
+            raise UsageError("no dataset given; fsr train DIR [DIR ...] --protocol loso|lodo")
+        if protocol is None:
+            raise UsageError("missing --protocol; give --protocol loso (leave one subject out) or lodo")
+        cfg = TrainConfig(
+            datasets=tuple(datasets),
+            protocol=protocol,
+            model=model or "facesleuth-r",
+            labels=labels or "composite",
+            epochs=epochs,
+            seed=0 if seed is None else seed,
+            select=select or "last",
+            workers=workers,
+            cache_dir=cache_dir,
+            final=final,
+        )
+        plan = plan_run(cfg)
+        run = _new_run(out)
+    with rich_reporter(err_console) as reporter:
+        metrics = run_training(
+            plan, run=run, argv=["fsr", *sys.argv[1:]], resume=resume is not None, reporter=reporter
+        )
+    err_console.print(fold_table(metrics))
+    err_console.print(summary_table(metrics))
+    for line in notes(metrics):
+        err_console.print(line, highlight=False)
+    err_console.print(f"run saved to {run}", highlight=False)
+    if json_out:
+        emit_json(metrics)
+
+
+def _new_run(out: Path | None) -> Path:
+    from fsr_cli.train.rundir import CONFIG, next_run_dir
+
+    if out is None:
+        return next_run_dir()
+    if (out / CONFIG).is_file():
+        raise UsageError(f"{out} already holds a run; use --resume {out} to finish it, or another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

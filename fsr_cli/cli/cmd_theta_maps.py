@@ -1,0 +1,58 @@
+"""`fsr theta maps`: the SOA attention of each layer over the aligned face, for one clip or sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fsr_cli.cli.common import JsonOpt, emit_json, err_console
+
+
+def maps(
+    run: Annotated[Path, typer.Argument(help="Run folder made by `fsr train`.")],
+    sample_or_clip: Annotated[
+        str,
+        typer.Argument(
+            metavar="SAMPLE_OR_CLIP",
+            help="A video / folder of frames, or a sample 'dataset/subject/clip' of the run's prepared data.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
+    fold: Annotated[
+        str | None,
+        typer.Option(
+            "--fold",
+            help="Fold name (e.g. casme2/01) or 'final'. Default: a sample's held-out fold; "
+            "for a clip the final model, else the first fold.",
+        ),
+    ] = None,
+    fps: Annotated[
+        float | None,
+        typer.Option("--fps", min=1.0, help="Frame rate of a folder of frames (default: the run's)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Draw each SOA layer's attention map over the aligned face, with the learned angle.
+
+    One panel per layer (the paper's Figure 3): the gate over the face, the angle in the title
+    and an arrow along the SOA profile axis (90 degrees = image rows, FaceSleuth's vertical
+    attention); the first panel shows the aligned apex face and its onset->apex flow.
+
+    Example: fsr theta maps runs/train/exp casme2/01/EP02_01f --out maps.png
+    """
+    import os
+
+    import torch
+
+    from fsr_cli.theta_maps import theta_maps
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # one-line errors (see fsr predict)
+    torch.set_num_threads(1)  # one forward pass of a small network (see fsr predict)
+    doc = theta_maps(run, sample_or_clip, out=out, fold=fold, fps=fps)
+    angles = ", ".join(f"layer {d['layer']} {d['theta_deg']:.1f}°" for d in doc["layers"])
+    err_console.print(f"{doc['source']} ({doc['model']}): {angles}", highlight=False, soft_wrap=True)
+    err_console.print(f"attention maps written to {doc['out']}", highlight=False, soft_wrap=True)
+    if json_out:
+        emit_json(doc)

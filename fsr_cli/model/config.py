@@ -1,0 +1,142 @@
+"""Model presets: one frozen ModelConfig rebuilds a network; presets are YAML files under models/.
+
+A preset file has a `name`, a `description`, a `model:` section (architecture) and a `train:`
+section (training defaults). Both sections are flattened into ModelConfig, which every checkpoint
+stores, so a checkpoint alone rebuilds its network (as whisper's ModelDimensions does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from fsr_cli.errors import UsageError
+
+# models/ at the repository root; a preset may also be given as a path to any YAML file.
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+SOA_MODES = ("learned", "fixed", "none")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network, plus the preset's training defaults."""
+
+    name: str = "facesleuth-r"
+    description: str = ""
+    # inputs
+    flow_size: int = 28  # motion-stream input side (u, v, strain)
+    app_size: int = 32  # appearance-stream input side (grey apex face)
+    n_classes: int = 3
+    # motion stream
+    motion_stream: bool = True
+    motion_widths: tuple[int, ...] = (16, 24, 32)  # one conv stage each, 2x max-pool between stages
+    motion_unshuffle: int = 2  # space-to-depth factor before stage 1 (28x28x3 -> 14x14x12)
+    grid: int = 4  # the last motion map is average-pooled to grid x grid (keeps where motion is)
+    # SOA after every motion stage
+    soa: str = "learned"  # "learned" theta | "fixed" at 90 degrees (CVA) | "none"
+    theta_init_deg: float = 45.0
+    soa_bins: int = 0  # bins along t; 0 = the map height (then theta = 90 gives exactly the rows)
+    soa_kernel: int = 3  # taps of the depthwise 1-D conv over the pooled profile
+    # appearance stream (FPF)
+    appearance_stream: bool = True
+    app_dim: int = 24
+    app_patch: int = 4
+    app_window: int = 4  # tokens per window side
+    app_heads: int = 2
+    # fusion
+    fuse_dim: int = 64
+    # training defaults
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.05
+    warmup_epochs: int = 3
+    theta_lr_mult: float = 10.0  # theta is one scalar with a small gradient; see README
+    label_smoothing: float = 0.1
+    class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
+    shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
+
+    def __post_init__(self):
+        if self.soa not in SOA_MODES:
+            raise UsageError(
+                f"model config {self.name}: soa={self.soa!r} is not one of {', '.join(SOA_MODES)}"
+            )
+        if not (self.motion_stream or self.appearance_stream):
+            raise UsageError(f"model config {self.name}: at least one of motion_stream/appearance_stream")
+        side = self.flow_size // self.motion_unshuffle
+        if self.motion_stream and side < 2 ** (len(self.motion_widths) - 1):
+            raise UsageError(
+                f"model config {self.name}: flow_size {self.flow_size} is too small for "
+                f"{len(self.motion_widths)} stages after unshuffle {self.motion_unshuffle}"
+            )
+        if self.appearance_stream and self.app_size % (self.app_patch * self.app_window):
+            raise UsageError(
+                f"model config {self.name}: app_size {self.app_size} must be a multiple of "
+                f"app_patch*app_window = {self.app_patch * self.app_window}"
+            )
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["motion_widths"] = list(self.motion_widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, *, source: str = "model config") -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise UsageError(
+                f"{source}: unknown model setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        d = dict(d)
+        if "motion_widths" in d:
+            d["motion_widths"] = tuple(int(w) for w in d["motion_widths"])
+        return cls(**d)
+
+
+def list_presets() -> list[str]:
+    """Names of the presets under PRESETS_DIR."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def _preset_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        return p
+    candidate = PRESETS_DIR / f"{p.stem if p.suffix in ('.yaml', '.yml') else name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    raise UsageError(
+        f"unknown model preset {name_or_path!r}; choose one of {', '.join(list_presets())} "
+        "or give the path of a preset YAML file"
+    )
+
+
+def load_preset(name_or_path: str, **overrides) -> ModelConfig:
+    """Load a preset by name ("facesleuth-r") or path ("models/cva.yaml").
+
+    Args:
+        name_or_path: preset name under models/ or a YAML file path.
+        **overrides: ModelConfig fields to replace (e.g. epochs=10, n_classes=5).
+
+    Raises:
+        UsageError: unknown preset (the message lists the presets), unreadable YAML or unknown keys.
+    """
+    path = _preset_path(name_or_path)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UsageError(
+            f"{path}: not valid YAML ({e.__class__.__name__}); fix or regenerate the preset"
+        ) from e
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: a preset must be a mapping with name, model and train sections")
+    flat = {"name": doc.get("name", path.stem), "description": doc.get("description", "")}
+    for section in ("model", "train"):
+        flat.update(doc.get(section) or {})
+    flat.update(overrides)
+    return ModelConfig.from_dict(flat, source=str(path))

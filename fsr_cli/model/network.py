@@ -1,0 +1,149 @@
+"""The dual-stream FaceSleuth-R network (motion stream with SOA, appearance stream FPF, fusion).
+
+Layers in dependency order: a motion stage, the motion stream, an absent stream, the network.
+A disabled part is an nn.Identity (SOA off) or an Absent stream (zero-width features), so
+forward() never branches on the preset.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from fsr_cli.model.config import ModelConfig
+from fsr_cli.model.fpf import FPF
+from fsr_cli.model.soa import SOA, theta_to_deg
+
+
+def _norm(channels: int) -> nn.GroupNorm:
+    # GroupNorm, not BatchNorm: no running statistics, so the fold-batched engine can vmap it.
+    return nn.GroupNorm(min(4, channels), channels)
+
+
+class Stage(nn.Module):
+    """conv3x3 -> GroupNorm -> GELU -> SOA(theta_i) (or Identity)."""
+
+    def __init__(self, *, c_in: int, c_out: int, soa: nn.Module):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.norm = _norm(c_out)
+        self.soa = soa
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.soa(F.gelu(self.norm(self.conv(x))))
+
+
+def _soa(cfg: ModelConfig, channels: int) -> nn.Module:
+    if cfg.soa == "none":
+        return nn.Identity()
+    fixed = cfg.soa == "fixed"
+    return SOA(
+        channels=channels,
+        theta_init_deg=90.0 if fixed else cfg.theta_init_deg,
+        learn_theta=not fixed,
+        bins=cfg.soa_bins,
+        kernel_size=cfg.soa_kernel,
+    )
+
+
+class MotionStream(nn.Module):
+    """(u, v, strain) -> space-to-depth -> conv stages with SOA, 2x max-pool between -> grid pool."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.unshuffle = cfg.motion_unshuffle
+        self.grid = cfg.grid
+        widths = [3 * cfg.motion_unshuffle**2, *cfg.motion_widths]
+        self.stages = nn.ModuleList(
+            Stage(c_in=a, c_out=b, soa=_soa(cfg, b)) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+        self.out_dim = widths[-1] * cfg.grid**2
+
+    def features(self, flow: torch.Tensor) -> list[torch.Tensor]:
+        """The output map of every stage (after its SOA)."""
+        x = F.pixel_unshuffle(flow, self.unshuffle)  # (B, 3*r*r, S/r, S/r): lossless, 4x fewer pixels
+        maps = []
+        for i, stage in enumerate(self.stages):
+            x = stage(F.max_pool2d(x, 2, ceil_mode=True) if i else x)
+            maps.append(x)
+        return maps
+
+    def forward(self, flow: torch.Tensor) -> torch.Tensor:
+        x = self.features(flow)[-1]
+        # A grid pool, not a global one: which facial region moved is the class cue.
+        return F.adaptive_avg_pool2d(x, self.grid).flatten(1)  # (B, C * grid * grid)
+
+
+class Absent(nn.Module):
+    """A stream left out by the preset: zero-width features, so concatenation needs no branch."""
+
+    out_dim = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape[0], 0)
+
+
+class FaceSleuthR(nn.Module):
+    """forward(flow (B,3,S,S), app (B,1,A,A)) -> logits (B, n_classes)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.motion = MotionStream(cfg) if cfg.motion_stream else Absent()
+        self.appearance = (
+            FPF(
+                size=cfg.app_size,
+                dim=cfg.app_dim,
+                patch=cfg.app_patch,
+                window=cfg.app_window,
+                heads=cfg.app_heads,
+            )
+            if cfg.appearance_stream
+            else Absent()
+        )
+        self.proj_motion = _projection(self.motion.out_dim, cfg.fuse_dim)
+        self.proj_app = _projection(self.appearance.out_dim, cfg.fuse_dim)
+        fused = (cfg.fuse_dim if cfg.motion_stream else 0) + (cfg.fuse_dim if cfg.appearance_stream else 0)
+        self.ln = nn.LayerNorm(fused)
+        self.head = nn.Linear(fused, cfg.n_classes)
+
+    def forward(self, flow: torch.Tensor, app: torch.Tensor) -> torch.Tensor:
+        m = self.proj_motion(self.motion(flow))  # (B, fuse_dim) or (B, 0)
+        a = self.proj_app(self.appearance(app))  # (B, fuse_dim) or (B, 0)
+        return self.head(self.ln(torch.cat([m, a], dim=1)))  # (B, n_classes)
+
+    def soa_layers(self) -> list[SOA]:
+        return [m for m in self.modules() if isinstance(m, SOA)]
+
+    def thetas_deg(self) -> list[float]:
+        """Angle of every SOA layer in degrees, in [0, 180); empty without SOA."""
+        return [theta_to_deg(m.theta) for m in self.soa_layers()]
+
+    @torch.no_grad()
+    def attention_maps(self, flow: torch.Tensor, app: torch.Tensor) -> list[torch.Tensor]:
+        """SOA weights of every layer averaged over channels: list of (B, H_i, W_i) in [0, 1]."""
+        if not isinstance(self.motion, MotionStream):
+            return []
+        maps, x = [], F.pixel_unshuffle(flow, self.motion.unshuffle)
+        for i, stage in enumerate(self.motion.stages):
+            h = F.gelu(stage.norm(stage.conv(F.max_pool2d(x, 2, ceil_mode=True) if i else x)))
+            if isinstance(stage.soa, SOA):
+                maps.append(stage.soa.gate(h).mean(1))
+            x = stage.soa(h)
+        return maps
+
+
+def _projection(d_in: int, d_out: int) -> nn.Module:
+    if d_in == 0:
+        return nn.Identity()  # the Absent stream's (B, 0) passes through
+    return nn.Sequential(nn.Linear(d_in, d_out), nn.GELU())
+
+
+def build_model(cfg: ModelConfig) -> FaceSleuthR:
+    """The network a preset describes (random initialisation; seed torch before calling)."""
+    return FaceSleuthR(cfg)
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,122 @@
+"""Single-Orientation Attention (SOA) of FaceSleuth / FaceSleuth-R (Wu et al., arXiv 2506.02695).
+
+For a feature map X (B, C, H, W) and an angle theta, every pixel gets the coordinate
+t = x cos(theta) + y sin(theta), with pixel-centred coordinates (x right, y down, origin at the
+map centre). The pixels are pooled into K bins along t; the pooled profile (B, C, K) is
+standardised along t and goes through a depthwise 1-D conv and a sigmoid; the gate is spread
+back over the map with the same assignment; X is reweighted with a residual: Y = X * (1 + a).
+The residual keeps the signal path open whatever the angle, so a badly oriented gate early in
+training cannot erase features. The standardisation makes the gate respond to *where* along t
+the activity lies rather than to its level (a line mean dilutes a local patch by the line
+length, and without it the gate stays nearly flat).
+
+The assignment is linear interpolation (triangular weights) between K bin centres evenly
+spanning the t-range of the map. At theta = 90 degrees with K = H the centres fall exactly on the
+rows, so SOA equals the fixed row-wise vertical attention (CVA) of FaceSleuth. The weights are
+piecewise linear in t, hence in theta, so gradients reach theta (apart from measure-zero kinks
+where a pixel sits exactly on a bin centre; autograd then takes a one-sided slope).
+
+Angles are in image coordinates: 0 degrees = profile along x (columns pooled), 90 degrees =
+profile along y (rows pooled). theta and theta + 180 give the same bins in reverse order, so
+reported angles are taken modulo 180.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+# Smallest bin spacing; only reached by 1x1 maps, where every pixel is in every bin.
+_MIN_STEP = 1e-6
+# Floor of the profile variance: a flat profile stays flat instead of amplifying rounding noise.
+_STD_EPS = 1e-4
+# Keeps the pooled mean finite for bins that no pixel reaches (corners at oblique angles).
+_EPS = 1e-6
+
+
+def soft_bins(theta: torch.Tensor, *, height: int, width: int, bins: int) -> torch.Tensor:
+    """Triangular assignment of the height*width pixels to `bins` bins along t.
+
+    Args:
+        theta: 0-d tensor, angle in radians.
+        height, width: map size.
+        bins: number of bins K.
+
+    Returns:
+        (K, height*width) weights; every column sums to 1 (partition of unity).
+    """
+    dev, dt = theta.device, theta.dtype
+    ys = torch.arange(height, device=dev, dtype=dt) - (height - 1) / 2
+    xs = torch.arange(width, device=dev, dtype=dt) - (width - 1) / 2
+    c, s = torch.cos(theta), torch.sin(theta)
+    t = (xs[None, :] * c + ys[:, None] * s).reshape(-1)  # (H*W,)
+    half = (width - 1) / 2 * c.abs() + (height - 1) / 2 * s.abs()  # largest |t| on the map
+    step = (2 * half / max(bins - 1, 1)).clamp(min=_MIN_STEP)
+    centres = -half + step * torch.arange(bins, device=dev, dtype=dt)  # (K,)
+    return (1 - (t[None, :] - centres[:, None]).abs() / step).clamp(min=0)  # (K, H*W)
+
+
+class SOA(nn.Module):
+    """Single-orientation attention with a learnable (or fixed) angle.
+
+    Args:
+        channels: C of the input map.
+        theta_init_deg: initial angle in degrees (90 = rows = CVA).
+        learn_theta: a trainable parameter if True, else a buffer fixed at theta_init_deg.
+        bins: K; 0 means K = the input height.
+        kernel_size: taps of the depthwise 1-D conv over the pooled profile.
+    """
+
+    def __init__(
+        self,
+        *,
+        channels: int,
+        theta_init_deg: float = 90.0,
+        learn_theta: bool = True,
+        bins: int = 0,
+        kernel_size: int = 3,
+    ):
+        super().__init__()
+        theta = torch.tensor(math.radians(theta_init_deg), dtype=torch.float32)
+        if learn_theta:
+            self.theta = nn.Parameter(theta)
+        else:
+            self.register_buffer("theta", theta)
+        self.bins = bins
+        self.conv = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The attention weights a in [0, 1], (B, C, H, W)."""
+        B, C, H, W = x.shape
+        w = soft_bins(self.theta, height=H, width=W, bins=self.bins or H)  # (K, H*W)
+        pool = w / (w.sum(dim=1, keepdim=True) + _EPS)  # rows sum to 1: weighted mean per bin
+        # 2-D matmuls (B*C rows) rather than broadcast ones: one GEMM per fold under vmap.
+        profile = (x.reshape(B * C, H * W) @ pool.T).view(B, C, -1)  # (B, C, K)
+        a = torch.sigmoid(self.conv(standardise(profile)))  # (B, C, K)
+        return (a.reshape(B * C, -1) @ w).view(B, C, H, W)  # linear interpolation of the gate along t
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * (1 + self.gate(x))
+
+    def theta_deg(self) -> float:
+        return theta_to_deg(self.theta)
+
+
+def standardise(profile: torch.Tensor) -> torch.Tensor:
+    """Zero mean, unit variance along t, per sample and channel.
+
+    A line mean dilutes a local motion patch by the line length; without this the gate sees an
+    almost flat profile, stays almost constant, and the angle has nothing to act on.
+    """
+    mu = profile.mean(-1, keepdim=True)
+    return (profile - mu) * torch.rsqrt(profile.var(-1, keepdim=True, correction=0) + _STD_EPS)
+
+
+def theta_to_deg(theta: torch.Tensor) -> float:
+    """An angle in radians as an orientation in degrees in [0, 180), to 1e-4 degree.
+
+    The rounding hides float32's representation of pi/2, so CVA's fixed angle reads 90.0.
+    """
+    return round(math.degrees(float(theta.detach())) % 180.0, 4) % 180.0

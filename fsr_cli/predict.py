@@ -1,0 +1,265 @@
+"""`fsr predict` as a library: a trained run (or one checkpoint) applied to raw clips.
+
+    predictor = load_predictor(run=Path("runs/train/exp"))      # models + dlib loaded once
+    result = predict_clip(Path("clip.mp4"), predictor)           # one clip -> a JSON-able dict
+    results = predict_clips(paths, predictor)                     # several; failures become records
+
+A clip goes through the same stages as a training sample (`prepare_clip`: face -> align ->
+apex -> TV-L1 flow, at the crop size and drift setting the run's data was preprocessed with),
+then through the same resize as the training features (`sample_arrays`) and the model.
+
+Onset: the first frame of the clip unless --onset is given. A clip cut around an expression
+starts neutral, and every stage measures motion relative to the onset, so the first frame is
+as good a reference as the true onset (frames before the expression do not move); spotting an
+onset from a motion curve would add an error that the flow then inherits. The apex is spotted
+between the onset and the last frame unless --apex is given.
+
+Which model: RUN/final/model.pt (trained on every sample by `fsr train --final`) when the run
+has one, else the mean of the softmax of the fold models (fsr_cli.predictor).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fsr_cli.errors import FsrError, SampleError, UsageError
+from fsr_cli.predictor import Predictor, load_predictor
+from fsr_cli.video import VIDEO_SUFFIXES, Clip, read_clip
+
+__all__ = ["Predictor", "check_clip_paths", "load_predictor", "predict_clip", "predict_clips", "write_csv"]
+
+TIMING_KEYS = ("load", "detect", "align", "spot", "flow", "model")
+# prepare_clip's stage timings under the names `fsr predict` reports.
+_STAGE_NAMES = {"face": "detect", "align": "align", "apex": "spot", "flow": "flow"}
+_TRAILING_NUMBER = re.compile(r"(\d+)$")
+
+
+def check_clip_paths(paths: list[Path]) -> None:
+    """Every CLIP must exist and be a video or a folder; checked before any model is loaded.
+
+    Raises:
+        UsageError: naming the first bad path.
+    """
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or folder; give a video or a folder of frames")
+        if p.is_file() and p.suffix.lower() not in VIDEO_SUFFIXES:
+            kinds = ", ".join(sorted(VIDEO_SUFFIXES))
+            raise UsageError(f"{p}: not a video ({kinds}) or a folder of frames")
+
+
+def frame_numbers(clip: Clip) -> list[int]:
+    """Frame numbers --onset/--apex refer to: a video's 0-based index; a folder's file-name numbers.
+
+    In a folder whose file names all end in distinct numbers (img46.jpg, as the datasets
+    annotate them) those numbers are used; otherwise the 0-based position in natural order.
+    """
+    if clip.fps is not None or not clip.names:
+        return list(range(len(clip.frames)))
+    found = [_TRAILING_NUMBER.search(Path(n).stem) for n in clip.names]
+    numbers = [int(m.group(1)) for m in found if m]
+    if len(numbers) == len(clip.names) and len(set(numbers)) == len(numbers):
+        return numbers
+    return list(range(len(clip.frames)))
+
+
+def _index(numbers: list[int], value: int | None, what: str, path: Path) -> int | None:
+    if value is None:
+        return None
+    try:
+        return numbers.index(value)
+    except ValueError:
+        raise UsageError(
+            f"{path}: {what} {value} is not a frame of this clip (frames {numbers[0]}..{numbers[-1]})"
+        ) from None
+
+
+def _resolve_fps(clip: Clip, fps: float | None, predictor: Predictor) -> tuple[float, str]:
+    if fps is not None:
+        return float(fps), "--fps"
+    if clip.fps:
+        return float(clip.fps), "video"
+    if predictor.fps:
+        return float(predictor.fps), "run"
+    raise UsageError(f"{clip.path}: a folder of frames has no frame rate; give --fps (e.g. --fps 200)")
+
+
+def _read(path: Path) -> Clip:
+    try:
+        return read_clip(path)
+    except UsageError as exc:  # the path exists (checked first), so the file itself is unreadable
+        raise SampleError(str(exc)) from exc
+
+
+def _moment(numbers: list[int], index: int, fps: float, source: str) -> dict:
+    return {"frame": numbers[index], "index": index, "time_s": round(index / fps, 4), "source": source}
+
+
+def prepare_video(
+    path: Path,
+    predictor: Predictor,
+    *,
+    onset: int | None = None,
+    apex: int | None = None,
+    fps: float | None = None,
+) -> dict:
+    """Read a clip and run prepare_clip on it with the predictor's preprocessing settings.
+
+    Returns:
+        prepare_clip's dict plus "onset_index", "numbers" (frame numbers), "fps", "fps_source",
+        "frames" (count), and "load" in its "timings".
+
+    Raises:
+        SampleError: unreadable clip or no face. UsageError: bad onset/apex/fps.
+    """
+    from fsr_cli.preprocess.pipeline import prepare_clip
+
+    t0 = time.perf_counter()
+    clip = _read(Path(path))
+    load_s = time.perf_counter() - t0
+    rate, rate_source = _resolve_fps(clip, fps, predictor)
+    numbers = frame_numbers(clip)
+    i_onset = _index(numbers, onset, "--onset", path)
+    i_apex = _index(numbers, apex, "--apex", path)
+    if (i_onset or 0) >= len(clip.frames) - 1:
+        raise UsageError(
+            f"{path}: no frame after the onset (frame {numbers[i_onset or 0]}); the apex must come later"
+        )
+    if i_apex is not None and i_apex <= (i_onset or 0):
+        raise UsageError(f"{path}: --apex {apex} must come after the onset (frame {numbers[i_onset or 0]})")
+    try:
+        out = prepare_clip(
+            clip.frames,
+            onset=i_onset,
+            apex=i_apex,
+            size=predictor.crop,
+            fps=rate,
+            remove_drift=predictor.remove_drift,
+            names=clip.names,
+        )
+    except SampleError as exc:
+        raise SampleError(f"{path}: {exc}") from exc
+    out["timings"] = {"load": load_s, **out["timings"]}
+    return {
+        **out,
+        "onset_index": i_onset or 0,
+        "numbers": numbers,
+        "fps": rate,
+        "fps_source": rate_source,
+        "frames": len(clip.frames),
+    }
+
+
+def predict_clip(
+    path: Path,
+    predictor: Predictor,
+    *,
+    onset: int | None = None,
+    apex: int | None = None,
+    fps: float | None = None,
+) -> dict:
+    """Predict the class of one clip.
+
+    Args:
+        path: a video file or a folder of frames.
+        predictor: from load_predictor.
+        onset, apex: frame numbers (see frame_numbers); None = the first frame / spotted.
+        fps: frame rate; default the video's, else the run's datasets'.
+
+    Returns:
+        {"clip", "label", "probabilities": {class: p}, "onset": {...}, "apex": {...}, "fps",
+         "fps_source", "frames", "face": {"box", "detector"}, "drift_px", "model",
+         "elapsed_s", "timings": {load, detect, align, spot, flow, model}}; onset/apex hold
+        "frame", "index", "time_s" (seconds from the first frame) and "source".
+
+    Raises:
+        SampleError: unreadable clip or no face. UsageError: bad onset/apex/fps.
+    """
+    from fsr_cli.train.engine import predict_proba
+    from fsr_cli.train.features import sample_arrays
+
+    t0 = time.perf_counter()
+    out = prepare_video(path, predictor, onset=onset, apex=apex, fps=fps)
+    t1 = time.perf_counter()
+    flow, app = sample_arrays(out, flow_size=predictor.flow_size, app_size=predictor.app_size)
+    probs = predict_proba(list(predictor.models), flow[None], app[None])[0]  # (n_classes,)
+    timings = {_STAGE_NAMES.get(k, k): v for k, v in out["timings"].items()}
+    timings["model"] = time.perf_counter() - t1
+    numbers, rate = out["numbers"], out["fps"]
+    return {
+        "clip": str(path),
+        "label": predictor.classes[int(np.argmax(probs))],
+        "probabilities": {c: round(float(p), 6) for c, p in zip(predictor.classes, probs, strict=True)},
+        "onset": _moment(numbers, out["onset_index"], rate, "given" if onset is not None else "first frame"),
+        "apex": _moment(numbers, out["apex_index"], rate, "given" if apex is not None else "spotted"),
+        "fps": rate,
+        "fps_source": out["fps_source"],
+        "frames": out["frames"],
+        "face": {"box": out["box"], "detector": out["detector"]},
+        "drift_px": round(float(out["drift_px"]), 3),
+        "model": predictor.kind,
+        "elapsed_s": round(time.perf_counter() - t0, 4),
+        "timings": {k: round(timings.get(k, 0.0), 4) for k in TIMING_KEYS},
+    }
+
+
+def predict_clips(
+    paths: list[Path],
+    predictor: Predictor,
+    *,
+    onset: int | None = None,
+    apex: int | None = None,
+    fps: float | None = None,
+    on_done=None,
+) -> list[dict]:
+    """predict_clip on each path; a clip that fails becomes {"clip", "error", "exit_code"}.
+
+    on_done(result) is called after each clip (progress bars).
+    """
+    results = []
+    for path in paths:
+        try:
+            result = predict_clip(path, predictor, onset=onset, apex=apex, fps=fps)
+        except FsrError as exc:
+            result = {"clip": str(path), "error": str(exc), "exit_code": exc.exit_code}
+        results.append(result)
+        if on_done is not None:
+            on_done(result)
+    return results
+
+
+def csv_rows(results: list[dict], classes: tuple[str, ...]) -> list[list]:
+    """The results table of --csv: a header row, then one row per clip (failed clips too)."""
+    header = ["clip", "status", "label", *(f"p_{c}" for c in classes), "onset_frame", "onset_s"]
+    header += ["apex_frame", "apex_s", "apex_source", "face_left", "face_top", "face_right", "face_bottom"]
+    header += ["fps", "elapsed_s", "error"]
+    rows = [header]
+    for r in results:
+        if "error" in r:
+            rows.append([r["clip"], "failed", *[""] * (len(header) - 3), r["error"]])
+            continue
+        probs = [f"{r['probabilities'][c]:.6f}" for c in classes]
+        on, ap = r["onset"], r["apex"]
+        rows.append(
+            [r["clip"], "ok", r["label"], *probs, on["frame"], on["time_s"], ap["frame"], ap["time_s"]]
+            + [ap["source"], *r["face"]["box"], r["fps"], r["elapsed_s"], ""]
+        )
+    return rows
+
+
+def write_csv(path: Path, results: list[dict], classes: tuple[str, ...]) -> None:
+    """Write the --csv results table (atomic: temp file + rename)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(csv_rows(results, classes))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(buf.getvalue())
+    tmp.replace(path)

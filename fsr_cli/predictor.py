@@ -1,0 +1,194 @@
+"""The models of a run (or one checkpoint), loaded once, with the preprocessing that matches them.
+
+Used by `fsr predict` and `fsr theta maps`. Which model files a run gives (RUN layout in
+fsr_cli.train.rundir):
+
+    default        RUN/final/model.pt when the run has one (`fsr train --final`), else every
+                   finished fold model RUN/folds/<fold>/model.pt, averaged (mean of softmax)
+    fold="final"   RUN/final/model.pt
+    fold="<name>"  one fold's model, by the name config.yaml lists ('casme2/01', 'samm', ...)
+
+The crop side and drift setting come from the prepared.json the run was trained on (when it is
+still readable), so a clip is aligned as the training samples were; the frame rate of a folder
+of frames defaults to the native rate of the run's datasets.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fsr_cli.errors import FsrError, UsageError
+
+DEFAULT_CROP = 128  # PreprocessConfig's default, for a checkpoint without its run
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """Loaded models and the preprocessing settings that match them."""
+
+    models: tuple  # ((model in eval mode, norm dict), ...)
+    classes: tuple[str, ...]
+    flow_size: int
+    app_size: int
+    kind: str  # "final" | "ensemble of N fold models" | "fold <name>" | "checkpoint"
+    source: Path  # the run folder or the checkpoint file
+    paths: tuple[Path, ...]  # the model.pt files
+    crop: int = DEFAULT_CROP  # aligned face side the training data was preprocessed at
+    remove_drift: bool = True
+    fps: float | None = None  # the run's datasets' native frame rate (for folders of frames)
+    config: dict | None = None  # the run's config.yaml
+    warnings: tuple[str, ...] = ()
+    load_s: float = 0.0
+
+
+def read_run_config(run: Path) -> dict:
+    """config.yaml of a run.
+
+    Raises:
+        UsageError: no such folder, or a folder that is not a run.
+        FsrError: a run of another format version, or a damaged config.yaml.
+    """
+    import yaml
+
+    from fsr_cli.train import rundir
+
+    run = Path(run)
+    if not run.is_dir():
+        raise UsageError(f"{run}: no such run folder; give a folder made by `fsr train`")
+    if not (run / rundir.CONFIG).is_file():
+        rundir.read_config(run)  # raises the 'not a training run' usage error
+    try:
+        return rundir.read_config(run)
+    except UsageError as exc:  # config.yaml is there: a run of another version, a runtime failure
+        raise FsrError(str(exc)) from exc
+    except yaml.YAMLError as exc:
+        raise FsrError(
+            f"{run / rundir.CONFIG}: not valid YAML; the run folder is damaged, train again"
+        ) from exc
+
+
+def run_model_files(run: Path, config: dict, *, fold: str | None = None) -> tuple[str, list[Path]]:
+    """(kind, model files) of a run: see the module docstring.
+
+    Raises:
+        UsageError: an unknown fold name (the message lists the run's folds).
+        FsrError: the run (or the fold) has no trained model.
+    """
+    from fsr_cli.train import rundir
+
+    final = rundir.final_dir(run) / rundir.MODEL
+    folds = list(config.get("folds") or [])
+    if fold is not None:
+        if fold != "final" and fold not in folds:
+            shown = ", ".join(["final", *folds[:8]]) + (", ..." if len(folds) > 8 else "")
+            raise UsageError(f"--fold {fold!r} is not a fold of {run}; choose one of: {shown}")
+        path = final if fold == "final" else rundir.fold_dir(run, fold) / rundir.MODEL
+        if not path.is_file():
+            raise FsrError(
+                f"{path}: no such model; train it with `fsr train --resume {run}` (add --final for 'final')"
+            )
+        return ("final" if fold == "final" else f"fold {fold}"), [path]
+    if final.is_file():
+        return "final", [final]
+    files = [rundir.fold_dir(run, f) / rundir.MODEL for f in folds]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        raise FsrError(
+            f"{run}: no trained model (no final/model.pt, no folds/*/model.pt); "
+            f"finish the run with `fsr train --resume {run}`"
+        )
+    return f"ensemble of {len(files)} fold models", files
+
+
+def dataset_fps(names: list[str]) -> float | None:
+    """The native frame rate shared by the named datasets (None when unknown or mixed)."""
+    rates = set()
+    for name in names:
+        try:
+            rates.add(float(importlib.import_module(f"fsr_cli.data.{name}").FPS))
+        except (ImportError, AttributeError):
+            return None
+    return rates.pop() if len(rates) == 1 else None
+
+
+def prepared_params(config: dict) -> tuple[dict, bool]:
+    """The preprocess parameters of the run's first readable prepared.json, and whether any is imported."""
+    params, scaled = {}, False
+    for d in config.get("datasets", []):
+        try:
+            doc = json.loads(Path(d["prepared"]).read_text())
+        except (OSError, KeyError, TypeError, ValueError):
+            continue  # the prepared data may live on another machine; the defaults then apply
+        params = params or doc.get("params", {})
+        scaled = scaled or bool(doc.get("scaled"))
+    return params, scaled
+
+
+def _load(files: list[Path], source: Path):
+    from fsr_cli.model.checkpoint import load_checkpoint
+
+    loaded = [load_checkpoint(f) for f in files]
+    shapes = {(tuple(d["classes"]), d["config"]["flow_size"], d["config"]["app_size"]) for _, d in loaded}
+    if len(shapes) > 1:
+        raise FsrError(f"{source}: the fold models disagree on classes or input sizes; train the run again")
+    return tuple((m, d["norm"]) for m, d in loaded), shapes.pop()
+
+
+def load_predictor(
+    *, run: Path | None = None, checkpoint: Path | None = None, fold: str | None = None
+) -> Predictor:
+    """Load the models of a run (or one checkpoint) and the dlib face models, once for all clips.
+
+    Args:
+        run: a run folder of `fsr train`.
+        checkpoint: one model.pt instead of a run.
+        fold: with run, one fold's model ('casme2/01') or 'final' instead of the default choice.
+
+    Raises:
+        UsageError: neither or both of run/checkpoint, a missing path, a folder that is not a
+            run, an unknown fold.
+        FsrError: a run or checkpoint of another format version, a run without models, or
+            fold models that disagree on classes or input sizes.
+    """
+    from fsr_cli.preprocess import face
+
+    t0 = time.perf_counter()
+    if (run is None) == (checkpoint is None):
+        raise UsageError("give exactly one of --run RUN or --checkpoint FILE")
+    config, warnings = None, []
+    if run is not None:
+        config = read_run_config(run)
+        kind, files = run_model_files(Path(run), config, fold=fold)
+    else:
+        kind, files = "checkpoint", [Path(checkpoint)]
+        if not files[0].is_file():
+            raise UsageError(f"{checkpoint}: no such checkpoint; give a model.pt written by `fsr train`")
+    source = Path(run if run is not None else checkpoint)
+    models, (classes, flow_size, app_size) = _load(files, source)
+    params, scaled = prepared_params(config or {})
+    if scaled:
+        warnings.append(
+            "the run was trained on imported flows (0-255 images); the TV-L1 flow of a clip is in "
+            "pixels, so these probabilities are not calibrated"
+        )
+    face.hog_detector()
+    face.shape_predictor()
+    return Predictor(
+        models=models,
+        classes=classes,
+        flow_size=int(flow_size),
+        app_size=int(app_size),
+        kind=kind,
+        source=source,
+        paths=tuple(files),
+        crop=int(params.get("size", DEFAULT_CROP)),
+        remove_drift=bool(params.get("remove_drift", True)),
+        fps=dataset_fps([d.get("name", "") for d in config.get("datasets", [])]) if config else None,
+        config=config,
+        warnings=tuple(warnings),
+        load_s=time.perf_counter() - t0,
+    )

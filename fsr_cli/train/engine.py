@@ -1,0 +1,366 @@
+"""Fold-batched training: every fold of a LOSO/LODO protocol trains at once, as one program.
+
+The F fold models are stacked (torch.func.stack_module_state) and run with
+torch.func.functional_call under torch.vmap over the fold axis; the per-fold losses are summed
+and back-propagated once. Folds stay independent because (1) each fold's loss only touches its
+own parameter slice, (2) AdamW is elementwise (no global-norm clipping, which would couple
+folds), and (3) each fold draws its minibatches, augmentation and initial weights from its own
+RNG seeded by (seed, fold name). A fold therefore trains the same whether it runs with all
+others, in a smaller chunk, or in another process (up to float rounding of batched kernels).
+
+An epoch of fold f is ceil(n_train_f / batch_size) steps; folds with fewer steps sit out the
+remaining steps of the epoch (masked loss and masked update), so a chunk's composition never
+changes a fold's schedule. Normalisation (per-channel mean/std) uses each fold's training
+samples only.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.func import functional_call, stack_module_state
+from torch.nn import functional as F
+
+from fsr_cli.errors import UsageError
+from fsr_cli.model.config import ModelConfig
+from fsr_cli.model.network import build_model
+from fsr_cli.model.soa import theta_to_deg
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+# Folds trained together per chunk: F * batch * flow_size^2 stays under this. Beyond ~2k samples
+# of 28x28 per step the activations fall out of cache and a step costs more per sample.
+FOLD_PIXEL_BUDGET = 1_800_000
+EVAL_BATCH = 256
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    seed: int
+    record_test_each_epoch: bool = False  # needed by --select test-oracle (leakage) and for curves
+
+    @classmethod
+    def from_model(cls, cfg: ModelConfig, *, seed: int, **overrides) -> FitConfig:
+        """The preset's training defaults, with overrides (e.g. epochs=10)."""
+        base = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return cls(seed=seed, **{**base, **overrides})
+
+
+@dataclass(frozen=True, eq=False)
+class Fold:
+    name: str  # e.g. "casme2/01" (LOSO) or "samm" (LODO)
+    train_idx: np.ndarray  # indices into the arrays given to fit_folds
+    test_idx: np.ndarray
+
+
+@dataclass
+class FoldResult:
+    name: str
+    state_dict: dict  # ordinary per-fold nn.Module state_dict (CPU)
+    norm: dict  # per-channel mean/std of this fold's TRAIN samples
+    history: list[dict]  # per epoch: epoch, loss, train_acc, theta_deg (+ test_acc when recorded)
+    test_probs: np.ndarray  # (n_test, n_classes) after the last epoch
+    test_probs_each_epoch: np.ndarray | None = field(default=None)  # (epochs, n_test, n_classes)
+
+
+def fold_seed(seed: int, name: str) -> int:
+    """A fold's own seed: stable across processes and chunkings (no Python hash randomisation)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "little") >> 1
+
+
+def fold_norm(flow: np.ndarray, app: np.ndarray, idx: np.ndarray) -> dict:
+    """Per-channel mean/std over the given (training) samples, as lists (JSON- and pickle-friendly)."""
+
+    def stats(x):
+        x = x[idx].astype(np.float64)
+        return x.mean(axis=(0, 2, 3)).tolist(), np.maximum(x.std(axis=(0, 2, 3)), 1e-6).tolist()
+
+    (fm, fs), (am, as_) = stats(flow), stats(app)
+    return {"flow_mean": fm, "flow_std": fs, "app_mean": am, "app_std": as_}
+
+
+def normalise(flow: torch.Tensor, app: torch.Tensor, norm: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Apply one fold's statistics to (B, 3, S, S) flows and (B, 1, A, A) faces."""
+
+    def z(x, m, s):
+        return (x - torch.tensor(m).view(1, -1, 1, 1)) / torch.tensor(s).view(1, -1, 1, 1)
+
+    return z(flow, norm["flow_mean"], norm["flow_std"]), z(app, norm["app_mean"], norm["app_std"])
+
+
+def lr_factor(epoch_frac: float, *, epochs: int, warmup: int) -> float:
+    """Linear warm-up then cosine decay to zero, as a function of the fold's own progress."""
+    warm = min(1.0, epoch_frac / warmup) if warmup > 0 else 1.0
+    return warm * 0.5 * (1 + math.cos(math.pi * min(epoch_frac / epochs, 1.0)))
+
+
+def _check_inputs(cfg: ModelConfig, flow, app, y, folds):
+    if flow.ndim != 4 or flow.shape[1:] != (3, cfg.flow_size, cfg.flow_size):
+        raise UsageError(
+            f"flow has shape {flow.shape}; the model wants (N, 3, {cfg.flow_size}, {cfg.flow_size})"
+        )
+    if app.ndim != 4 or app.shape[1:] != (1, cfg.app_size, cfg.app_size):
+        raise UsageError(f"app has shape {app.shape}; the model wants (N, 1, {cfg.app_size}, {cfg.app_size})")
+    if not (len(flow) == len(app) == len(y)):
+        raise UsageError(f"flow, app and y have {len(flow)}, {len(app)}, {len(y)} samples; they must match")
+    if len(y) and (y.min() < 0 or y.max() >= cfg.n_classes):
+        raise UsageError(f"labels must lie in [0, {cfg.n_classes}); got {y.min()}..{y.max()}")
+    for f in folds:
+        if len(f.train_idx) == 0:
+            raise UsageError(f"fold {f.name}: no training samples")
+
+
+class _IndexStream:
+    """Endless minibatch indices of one fold: consecutive random permutations of its train set."""
+
+    def __init__(self, idx: np.ndarray, rng: np.random.Generator):
+        self.idx, self.rng, self.buf = np.asarray(idx), rng, np.empty(0, dtype=np.int64)
+
+    def take(self, n: int) -> np.ndarray:
+        while len(self.buf) < n:
+            self.buf = np.concatenate([self.buf, self.rng.permutation(self.idx)])
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+
+def _shift(x: torch.Tensor, offsets: torch.Tensor, pad: int) -> torch.Tensor:
+    """Translate each image of (N, C, H, W) by its own (dy, dx) in [-pad, pad], zero fill."""
+    N, C, H, W = x.shape
+    xp = F.pad(x, (pad, pad, pad, pad))
+    out = torch.empty_like(x)
+    for dy in range(-pad, pad + 1):
+        for dx in range(-pad, pad + 1):
+            sel = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().squeeze(1)
+            out[sel] = xp[sel, :, pad + dy : pad + dy + H, pad + dx : pad + dx + W]
+    return out
+
+
+class _Folds:
+    """F folds stacked for one program: parameters, AdamW state, statistics and RNG streams."""
+
+    def __init__(self, cfg: ModelConfig, fit: FitConfig, folds: list[Fold], flow, app, y):
+        self.cfg, self.fit, self.folds = cfg, fit, folds
+        seeds = [fold_seed(fit.seed, f.name) for f in folds]
+        models = []
+        for s in seeds:
+            with torch.random.fork_rng():
+                torch.manual_seed(s)  # the fold's initial weights depend on (seed, fold) only
+                models.append(build_model(cfg))
+        self.params, self.buffers = stack_module_state(models)
+        self.template = copy.deepcopy(models[0]).to("meta")
+        self.theta_names = [n for n in [*self.params, *self.buffers] if n.endswith("soa.theta")]
+        self.norms = [fold_norm(flow, app, f.train_idx) for f in folds]
+        self.stat = {k: torch.tensor([n[k] for n in self.norms], dtype=torch.float32) for k in self.norms[0]}
+        self.streams = [
+            _IndexStream(f.train_idx, np.random.default_rng(s)) for f, s in zip(folds, seeds, strict=True)
+        ]
+        self.steps = [math.ceil(len(f.train_idx) / fit.batch_size) for f in folds]
+        counts = np.stack([np.bincount(y[f.train_idx], minlength=cfg.n_classes) for f in folds])  # (F, K)
+        w = np.where(counts > 0, counts.sum(1, keepdims=True) / (cfg.n_classes * np.maximum(counts, 1)), 0.0)
+        self.class_w = torch.tensor(w if cfg.class_balance else (counts > 0), dtype=torch.float32)
+        self.m = {k: torch.zeros_like(v) for k, v in self.params.items()}
+        self.v = {k: torch.zeros_like(v) for k, v in self.params.items()}
+        self.t = torch.zeros(len(folds))
+
+    def normalised(self, flow_t, app_t, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gather (F, B) sample indices, each fold with its own train statistics."""
+        s = self.stat
+        fl = (flow_t[idx] - s["flow_mean"][:, None, :, None, None]) / s["flow_std"][:, None, :, None, None]
+        ap = (app_t[idx] - s["app_mean"][:, None, :, None, None]) / s["app_std"][:, None, :, None, None]
+        return fl, ap  # (F, B, 3, S, S), (F, B, 1, A, A)
+
+    def forward(self, flow_b, app_b) -> torch.Tensor:
+        def one(p, b, x, a):
+            return functional_call(self.template, (p, b), (x, a))
+
+        return torch.vmap(one)(self.params, self.buffers, flow_b, app_b)  # (F, B, n_classes)
+
+    def loss(self, logits, y_b, active) -> torch.Tensor:
+        """Per-fold class-weighted, label-smoothed cross entropy, zero for folds sitting out. (F,)"""
+        K, eps = self.cfg.n_classes, self.cfg.label_smoothing
+        logp = logits.log_softmax(-1)  # (F, B, K)
+        q = F.one_hot(y_b, K).float() * (1 - eps) + eps / K
+        per = -(q * logp).sum(-1)  # (F, B)
+        w = torch.gather(self.class_w, 1, y_b)  # (F, B)
+        return (per * w).sum(1) / w.sum(1).clamp(min=1e-8) * active
+
+    @torch.no_grad()
+    def adamw(self, grads: dict, lrs: torch.Tensor, active: torch.Tensor) -> None:
+        """One elementwise AdamW step per fold; folds sitting out keep parameters and state."""
+        b1, b2 = ADAM_BETAS
+        self.t += active
+        bc1, bc2 = 1 - b1 ** self.t.clamp(min=1), 1 - b2 ** self.t.clamp(min=1)
+        for k, p in self.params.items():
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            on = active.view(shape).bool()
+            g = grads[k]
+            m = torch.where(on, b1 * self.m[k] + (1 - b1) * g, self.m[k])
+            v = torch.where(on, b2 * self.v[k] + (1 - b2) * g * g, self.v[k])
+            self.m[k], self.v[k] = m, v
+            theta = k in self.theta_names
+            lr = (lrs * (self.cfg.theta_lr_mult if theta else 1.0)).view(shape)
+            step = lr * (m / bc1.view(shape)) / ((v / bc2.view(shape)).sqrt() + ADAM_EPS)
+            # p is stacked (F, ...): dim > 2 means a matrix or kernel per fold; no decay on biases,
+            # norms, angles and position embeddings.
+            decays = p.dim() > 2 and not theta and not k.endswith("pos")
+            if decays:
+                step = step + lr * self.fit.weight_decay * p
+            p.copy_(torch.where(on, p - step, p))
+
+    def thetas(self, f: int) -> list[float]:
+        return [theta_to_deg({**self.params, **self.buffers}[n][f]) for n in self.theta_names]
+
+    def state_dict(self, f: int) -> dict:
+        return {k: v[f].detach().clone() for k, v in {**self.params, **self.buffers}.items()}
+
+    @torch.no_grad()
+    def predict(self, flow_t, app_t) -> list[np.ndarray]:
+        """Softmax probabilities of every fold on its own test samples."""
+        tests = [np.asarray(f.test_idx, dtype=np.int64) for f in self.folds]
+        T = max((len(t) for t in tests), default=0)
+        out = np.zeros((len(tests), T, self.cfg.n_classes), dtype=np.float32)
+        pad = np.stack([np.pad(t, (0, T - len(t))) for t in tests]) if T else np.zeros((len(tests), 0), int)
+        for lo in range(0, T, EVAL_BATCH):
+            idx = torch.from_numpy(pad[:, lo : lo + EVAL_BATCH])
+            out[:, lo : lo + EVAL_BATCH] = (
+                self.forward(*self.normalised(flow_t, app_t, idx)).softmax(-1).numpy()
+            )
+        return [out[i, : len(t)] for i, t in enumerate(tests)]
+
+
+def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train every fold for one of its epochs; returns per-fold mean loss and train accuracy."""
+    fit, cfg, n = st.fit, st.cfg, len(st.folds)
+    loss_sum, correct, seen = np.zeros(n), np.zeros(n), np.zeros(n)
+    for j in range(max(st.steps)):
+        on = np.array([j < s for s in st.steps])
+        idx = np.stack(
+            [
+                st.streams[f].take(fit.batch_size) if on[f] else st.streams[f].idx[:1].repeat(fit.batch_size)
+                for f in range(n)
+            ]
+        )
+        idx_t = torch.from_numpy(idx)
+        flow_b, app_b = st.normalised(flow_t, app_t, idx_t)
+        if cfg.shift_aug:
+            # Only active folds draw: a fold's RNG use must not depend on the others in its chunk.
+            offs = [
+                st.streams[f].rng.integers(-cfg.shift_aug, cfg.shift_aug + 1, (fit.batch_size, 2))
+                if on[f]
+                else np.zeros((fit.batch_size, 2), dtype=np.int64)
+                for f in range(n)
+            ]
+            offs = torch.from_numpy(np.concatenate(offs))
+            flow_b = _shift(flow_b.flatten(0, 1), offs, cfg.shift_aug).view(flow_b.shape)
+        y_b, active = y_t[idx_t], torch.from_numpy(on).float()
+        logits = st.forward(flow_b, app_b)
+        losses = st.loss(logits, y_b, active)  # (F,)
+        grads = torch.autograd.grad(losses.sum(), list(st.params.values()))
+        lrs = torch.tensor(
+            [fit.lr * lr_factor(epoch + j / s, epochs=fit.epochs, warmup=cfg.warmup_epochs) for s in st.steps]
+        )
+        st.adamw(dict(zip(st.params, grads, strict=True)), lrs, active)
+        loss_sum += losses.detach().numpy()
+        correct += ((logits.argmax(-1) == y_b).sum(1).numpy()) * on
+        seen += fit.batch_size * on
+    return loss_sum / np.array(st.steps), correct / seen
+
+
+def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
+    flow_t, app_t, y_t = torch.from_numpy(flow), torch.from_numpy(app), torch.from_numpy(y)
+    st = _Folds(cfg, fit, folds, flow, app, y)
+    histories = [[] for _ in folds]
+    per_epoch = []
+    for epoch in range(fit.epochs):
+        loss, acc = _epoch(st, flow_t, app_t, y_t, epoch)
+        record = fit.record_test_each_epoch or epoch == fit.epochs - 1
+        probs = st.predict(flow_t, app_t) if record else None
+        if fit.record_test_each_epoch:
+            per_epoch.append(probs)
+        for f, fold in enumerate(folds):
+            h = {
+                "epoch": epoch + 1,
+                "loss": float(loss[f]),
+                "train_acc": float(acc[f]),
+                "theta_deg": st.thetas(f),
+            }
+            if fit.record_test_each_epoch:
+                yt = y[fold.test_idx]
+                h["test_acc"] = float((probs[f].argmax(1) == yt).mean()) if len(yt) else None
+            histories[f].append(h)
+        tick()
+    return [
+        FoldResult(
+            name=fold.name,
+            state_dict=st.state_dict(f),
+            norm=st.norms[f],
+            history=histories[f],
+            test_probs=probs[f],
+            test_probs_each_epoch=np.stack([p[f] for p in per_epoch]) if per_epoch else None,
+        )
+        for f, fold in enumerate(folds)
+    ]
+
+
+def fit_folds(
+    cfg: ModelConfig,
+    fit: FitConfig,
+    *,
+    flow: np.ndarray,
+    app: np.ndarray,
+    y: np.ndarray,
+    folds: list[Fold],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[FoldResult]:
+    """Train every fold (batched over folds) and predict its test samples.
+
+    Args:
+        cfg: the model preset (architecture and augmentation/regularisation details).
+        fit: epochs, batch size, learning rate, weight decay, seed.
+        flow: (N, 3, S, S) float32 raw (u, v, strain) at cfg.flow_size.
+        app: (N, 1, A, A) float32 raw apex faces at cfg.app_size.
+        y: (N,) int64 class indices in [0, cfg.n_classes).
+        folds: the folds to train; results come back in this order.
+        progress: called as progress(done_epochs, total_epochs) after every epoch.
+
+    Returns:
+        One FoldResult per fold. Deterministic for a seed on CPU; a fold's result does not depend
+        on which other folds are trained with it (up to float rounding).
+    """
+    flow, app = np.ascontiguousarray(flow, np.float32), np.ascontiguousarray(app, np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    _check_inputs(cfg, flow, app, y, folds)
+    per_chunk = max(1, FOLD_PIXEL_BUDGET // (fit.batch_size * cfg.flow_size**2))
+    chunks = [folds[i : i + per_chunk] for i in range(0, len(folds), per_chunk)]
+    total, done = fit.epochs * len(chunks), 0
+
+    def tick():
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    return [r for chunk in chunks for r in _train_chunk(cfg, fit, flow, app, y, chunk, tick)]
+
+
+def predict_proba(models_and_norms, flow: np.ndarray, app: np.ndarray) -> np.ndarray:
+    """Ensemble average of softmax over [(model, norm), ...] for raw inputs; (N, n_classes)."""
+    flow_t, app_t = torch.as_tensor(flow, dtype=torch.float32), torch.as_tensor(app, dtype=torch.float32)
+    total = None
+    with torch.no_grad():
+        for model, norm in models_and_norms:
+            p = model.eval()(*normalise(flow_t, app_t, norm)).softmax(-1)
+            total = p if total is None else total + p
+    if total is None:
+        raise UsageError("predict_proba needs at least one (model, norm) pair")
+    return (total / len(models_and_norms)).numpy()

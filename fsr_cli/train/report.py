@@ -1,0 +1,231 @@
+"""Human-readable views of a run: Rich tables (stderr), report.md and confusion.png.
+
+Every view of metrics chosen with `--select test-oracle` carries the LEAKAGE label in its title.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from fsr_cli.train.selection import is_leaky
+
+
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _titled(base: str, metrics: dict, **kw) -> Table:
+    """A table whose title carries LEAKAGE when the selection looked at the test labels."""
+    sel = metrics["selection"]
+    if is_leaky(sel):
+        return Table(title=f"{base} — LEAKAGE (test-oracle)", caption=f"[red]{sel}[/red]", **kw)
+    return Table(title=base, caption=f"selection: {sel}", **kw)
+
+
+def summary_table(metrics: dict, *, title: str = "pooled") -> Table:
+    """Pooled and per-dataset UF1 / UAR / accuracy."""
+    t = _titled(f"{title}: {metrics['protocol']} / {metrics['labels']} / {metrics['model']}", metrics)
+    for col in ("scope", "UF1", "UAR", "Acc", "n", "absent classes"):
+        t.add_column(col, justify="left" if col in ("scope", "absent classes") else "right")
+    t.add_row(
+        "pooled",
+        _f(metrics["uf1"]),
+        _f(metrics["uar"]),
+        _f(metrics["acc"]),
+        str(metrics["n_samples"]),
+        ", ".join(metrics["absent_classes"]),
+        style="bold",
+    )
+    for name, m in metrics["per_dataset"].items():
+        t.add_row(
+            name,
+            _f(m["uf1"]),
+            _f(m["uar"]),
+            _f(m["acc"]),
+            str(m["n_samples"]),
+            ", ".join(m["absent_classes"]),
+        )
+    return t
+
+
+def notes(metrics: dict) -> list[str]:
+    """Lines that go under the tables: absent classes, samples outside the label set, leakage."""
+    out = [f"note: {metrics['note']}"] if metrics.get("note") else []
+    excluded = {d: e for d, e in metrics.get("excluded", {}).items() if e}
+    if excluded:
+        out.append(
+            f"left out (outside label set {metrics['labels']}): "
+            + "; ".join(f"{d}: " + ", ".join(f"{k} {v}" for k, v in e.items()) for d, e in excluded.items())
+        )
+    if metrics["leakage"]:
+        out.append(f"[red]LEAKAGE:[/red] {metrics['selection']}")
+    return out
+
+
+def fold_table(metrics: dict) -> Table:
+    """Per-fold figures (UF1/UAR over the classes present in that fold's truth)."""
+    t = _titled("per fold", metrics)
+    for col in ("fold", "UF1", "UAR", "Acc", "n", "absent classes"):
+        t.add_column(col, justify="left" if col in ("fold", "absent classes") else "right")
+    for name, m in metrics["per_fold"].items():
+        t.add_row(
+            name,
+            _f(m["uf1"]),
+            _f(m["uar"]),
+            _f(m["acc"]),
+            str(m["n_samples"]),
+            ", ".join(m["absent_classes"]),
+        )
+    return t
+
+
+def comparison_table(rows: list[dict]) -> Table:
+    """Runs side by side: pooled and per-dataset UF1/UAR/acc, leaky selections flagged."""
+    datasets = list(dict.fromkeys(d for r in rows for d in r["per_dataset"]))
+    t = Table(title="runs compared (UF1 / UAR / Acc)")
+    for col in ("run", "model", "selection", "pooled", *datasets):
+        t.add_column(col)
+    for r in rows:
+        sel = "[red]LEAKAGE (test-oracle)[/red]" if r["leakage"] else "honest (last epoch)"
+        cells = [
+            " / ".join(_f(v[m]) for m in ("uf1", "uar", "acc")) if (v := r["per_dataset"].get(d)) else "-"
+            for d in datasets
+        ]
+        t.add_row(r["run"], str(r["model"]), sel, " / ".join(_f(r[m]) for m in ("uf1", "uar", "acc")), *cells)
+    return t
+
+
+def _trajectory(traj: list[float], points: int = 5) -> str:
+    """A few evenly spaced values of a trajectory (first and last always included)."""
+    if not traj:
+        return "-"
+    idx = sorted({round(k * (len(traj) - 1) / (points - 1)) for k in range(points)})
+    return " -> ".join(f"{traj[i]:.1f}" for i in idx)
+
+
+def theta_tables(summary: dict) -> list[Table]:
+    """Per layer mean +/- std over folds and its mean trajectory; then every fold's final angles."""
+    head = Table(title=f"SOA angles (degrees): {summary['run'] or ''} ({summary['model']}, {summary['soa']})")
+    for col in ("layer", "mean +/- std", "min", "max", "mean over training (epoch 1 -> last)"):
+        head.add_column(col, justify="left" if col.startswith("mean over") else "right")
+    for layer in summary["layers"]:
+        head.add_row(
+            str(layer["layer"]),
+            f"{layer['mean_deg']:.2f} +/- {layer['std_deg']:.2f}",
+            f"{layer['min_deg']:.2f}",
+            f"{layer['max_deg']:.2f}",
+            _trajectory(layer["trajectory_mean_deg"]),
+        )
+    folds = Table(title="final angle per fold (degrees)")
+    folds.add_column("fold")
+    for layer in summary["layers"]:
+        folds.add_column(f"layer {layer['layer']}", justify="right")
+    names = list(summary["layers"][0]["per_fold"]) if summary["layers"] else []
+    for name in names:
+        folds.add_row(name, *(f"{layer['per_fold'][name]:.2f}" for layer in summary["layers"]))
+    return [head, folds]
+
+
+def confusion_png(metrics: dict, path: Path) -> Path:
+    """Pooled confusion matrix (rows: truth, columns: prediction) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    cm = np.array(metrics["confusion"])
+    classes = metrics["classes"]
+    fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2, 1.2 * len(classes) + 1.5))
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
+    ax.set(
+        xticks=range(len(classes)),
+        yticks=range(len(classes)),
+        xticklabels=classes,
+        yticklabels=classes,
+        xlabel="predicted",
+        ylabel="true",
+    )
+    leak = " [LEAKAGE: test-oracle]" if metrics["leakage"] else ""
+    ax.set_title(f"UF1 {_f(metrics['uf1'])}  UAR {_f(metrics['uar'])}{leak}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def report_md(metrics: dict, *, config: dict, theta: dict) -> str:
+    """report.md: the setup, pooled and per-dataset figures, exclusions, angles, per-fold table."""
+    leak, fit = metrics["leakage"], config["fit"]
+    lines = [f"# fsr run: {metrics['protocol']} / {metrics['labels']} / {metrics['model']}", ""]
+    if leak:
+        lines += [
+            f"> **LEAKAGE** — selection: {metrics['selection']}. These figures looked at the test labels "
+            "and are not comparable with honest results. Fold models (model.pt) are the last epoch's.",
+            "",
+        ]
+    lines += [
+        f"- selection: {metrics['selection']}",
+        f"- datasets: {', '.join(metrics['datasets'])}; {metrics['n_samples']} samples, "
+        f"{len(metrics['per_fold'])} folds; classes: {', '.join(metrics['classes'])}",
+        f"- epochs: {fit['epochs']}, batch {fit['batch_size']}, lr {fit['lr']}, seed {config['seed']}",
+        "",
+    ]
+    lines += [
+        "| scope | UF1 | UAR | Acc | n | absent classes |",
+        "|---|---|---|---|---|---|",
+        f"| **pooled** | {_f(metrics['uf1'])} | {_f(metrics['uar'])} | {_f(metrics['acc'])} | "
+        f"{metrics['n_samples']} | {', '.join(metrics['absent_classes'])} |",
+    ]
+    for name, m in metrics["per_dataset"].items():
+        lines.append(
+            f"| {name} | {_f(m['uf1'])} | {_f(m['uar'])} | {_f(m['acc'])} | {m['n_samples']} | "
+            f"{', '.join(m['absent_classes'])} |"
+        )
+    if metrics.get("note"):
+        lines += ["", f"Note: {metrics['note']}."]
+    excluded = {d: e for d, e in metrics.get("excluded", {}).items() if e}
+    if excluded:
+        lines += [
+            "",
+            f"Left out (outside label set {metrics['labels']}): "
+            + "; ".join(f"{d}: " + ", ".join(f"{k} {v}" for k, v in e.items()) for d, e in excluded.items()),
+        ]
+    lines += [
+        "",
+        "## Confusion (rows: truth, columns: prediction)",
+        "",
+        "![confusion](confusion.png)",
+        "",
+        "| | " + " | ".join(metrics["classes"]) + " |",
+        "|---" * (len(metrics["classes"]) + 1) + "|",
+    ]
+    lines += [
+        f"| {c} | " + " | ".join(str(v) for v in row) + " |"
+        for c, row in zip(metrics["classes"], metrics["confusion"], strict=True)
+    ]
+    lines += ["", "## Orientation (SOA angles, degrees)", ""]
+    if theta["soa"] != "learned":
+        lines.append(theta.get("message", ""))
+    for layer in theta["layers"]:
+        lines.append(
+            f"- layer {layer['layer']}: {layer['mean_deg']:.2f} +/- {layer['std_deg']:.2f} "
+            f"(min {layer['min_deg']:.2f}, max {layer['max_deg']:.2f})"
+        )
+    lines += [
+        "",
+        "## Per fold",
+        "",
+        "| fold | UF1 | UAR | Acc | n | absent classes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in metrics["per_fold"].items():
+        lines.append(
+            f"| {name} | {_f(m['uf1'])} | {_f(m['uar'])} | {_f(m['acc'])} | {m['n_samples']} | "
+            f"{', '.join(m['absent_classes'])} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,193 @@
+"""The run directory of `fsr train`: where each artifact lives and how it is written and read back.
+
+    RUN/config.yaml             fully resolved configuration (format fsr-run, version RUN_VERSION)
+    RUN/env.json                versions, seed, argv, the prepared.json files and their sha256
+    RUN/folds/<fold>/model.pt   the fold's checkpoint (fsr_cli.model.checkpoint)
+    RUN/folds/<fold>/probs.npz  test probabilities: last epoch (+ every epoch when recorded)
+    RUN/folds/<fold>/history.csv  per epoch: loss, train_acc, [test_acc], theta_deg_<layer>...
+    RUN/final/{model.pt,history.csv}  with --final: one model fitted on all samples
+    RUN/predictions.csv, metrics.json, theta.json, confusion.png, report.md   pooled outputs
+
+A fold is finished when its model.pt and history.csv exist; history.csv is written last, so a
+run killed mid-fold leaves that fold unfinished and `--resume` trains it again. Every file is
+written to a temporary sibling and renamed into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from fsr_cli.errors import UsageError
+
+RUN_FORMAT = "fsr-run"
+RUN_VERSION = 1
+DEFAULT_BASE = Path("runs/train")
+CONFIG, ENV, PREDICTIONS, METRICS, THETA = (
+    "config.yaml",
+    "env.json",
+    "predictions.csv",
+    "metrics.json",
+    "theta.json",
+)
+MODEL, HISTORY, PROBS = "model.pt", "history.csv", "probs.npz"
+META_COLUMNS = ("dataset", "subject", "clip", "fold", "epoch", "true", "pred")
+
+
+def next_run_dir(base: Path = DEFAULT_BASE, name: str = "exp") -> Path:
+    """Create and return base/exp, base/exp2, base/exp3, ... (the first that does not exist)."""
+    base.mkdir(parents=True, exist_ok=True)
+    k = 1
+    while True:
+        path = base / (name if k == 1 else f"{name}{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            k += 1
+
+
+def _safe(part: str) -> str:
+    part = re.sub(r"[^A-Za-z0-9._-]", "_", part)
+    return "_" if part in ("", ".", "..") else part
+
+
+def fold_dir(run: Path, fold: str) -> Path:
+    """RUN/folds/<dataset>/<subject> for 'dataset/subject' folds (each part made path-safe)."""
+    return run.joinpath("folds", *(_safe(p) for p in fold.split("/")))
+
+
+def final_dir(run: Path) -> Path:
+    return run / "final"
+
+
+def is_finished(path: Path) -> bool:
+    return (path / MODEL).is_file() and (path / HISTORY).is_file()
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_json(path: Path, doc) -> None:
+    from fsr_cli.cli.common import _jsonable
+
+    write_text(path, json.dumps(_jsonable(doc), indent=2) + "\n")
+
+
+def write_yaml(path: Path, doc: dict) -> None:
+    import yaml
+
+    from fsr_cli.cli.common import _jsonable
+
+    write_text(path, yaml.safe_dump(_jsonable(doc), sort_keys=False))
+
+
+def read_config(run: Path) -> dict:
+    """RUN/config.yaml, checked to be a run directory of this format version."""
+    import yaml
+
+    path = Path(run) / CONFIG
+    if not path.is_file():
+        raise UsageError(f"{run}: not a training run (no {CONFIG}); give a folder made by `fsr train`")
+    doc = yaml.safe_load(path.read_text()) or {}
+    if doc.get("format") != RUN_FORMAT or doc.get("version") != RUN_VERSION:
+        raise UsageError(
+            f"{path}: run format {doc.get('format')!r} v{doc.get('version')} is not {RUN_FORMAT} "
+            f"v{RUN_VERSION}; train it again with this fsr version"
+        )
+    return doc
+
+
+def write_history(path: Path, history: list[dict]) -> None:
+    """One row per epoch; the per-layer angle list becomes columns theta_deg_0, theta_deg_1, ..."""
+    rows = []
+    for h in history:
+        row = {k: v for k, v in h.items() if k != "theta_deg"}
+        row.update({f"theta_deg_{i}": t for i, t in enumerate(h.get("theta_deg", []))})
+        rows.append(row)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
+    write_text(path, buf.getvalue())
+
+
+def _fmt(v) -> str:
+    if v is None:  # e.g. test_acc of the --final model, which has no test samples
+        return ""
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def read_history(path: Path) -> list[dict]:
+    """history.csv back to per-epoch dicts with "theta_deg" as a list of floats."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for r in rows:
+        thetas = sorted(
+            (int(k.rsplit("_", 1)[1]), float(v)) for k, v in r.items() if k.startswith("theta_deg_")
+        )
+        h = {
+            k: (int(v) if k == "epoch" else float(v))
+            for k, v in r.items()
+            if not k.startswith("theta_deg_") and v
+        }
+        h["theta_deg"] = [t for _, t in thetas]
+        out.append(h)
+    return out
+
+
+def write_probs(path: Path, *, test_probs: np.ndarray, probs_each_epoch: np.ndarray | None) -> None:
+    arrays = {"test_probs": np.asarray(test_probs, dtype=np.float32)}
+    if probs_each_epoch is not None:
+        arrays["probs_each_epoch"] = np.asarray(probs_each_epoch, dtype=np.float32)  # (E, n_test, C)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def read_probs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    with np.load(path, allow_pickle=False) as z:
+        return z["test_probs"], (z["probs_each_epoch"] if "probs_each_epoch" in z.files else None)
+
+
+def write_predictions(path: Path, rows: list[dict], classes: list[str]) -> None:
+    """rows: META_COLUMNS plus "probs" (C floats); probabilities are written with 6 decimals."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*META_COLUMNS, *(f"p_{c}" for c in classes)])
+    for r in rows:
+        writer.writerow([*(r[c] for c in META_COLUMNS), *(f"{p:.6f}" for p in r["probs"])])
+    write_text(path, buf.getvalue())
+
+
+def read_predictions(path: Path) -> dict[str, np.ndarray]:
+    """predictions.csv as columns of strings (probabilities as one (N, C) float array "probs")."""
+    if not path.is_file():
+        raise UsageError(
+            f"{path.parent}: no {path.name}; the run did not finish — `fsr train --resume {path.parent}`"
+        )
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = list(reader)
+    cols = {
+        h: np.array([r[i] for r in rows], dtype=str) for i, h in enumerate(header) if not h.startswith("p_")
+    }
+    pcols = [i for i, h in enumerate(header) if h.startswith("p_")]
+    cols["probs"] = np.array([[float(r[i]) for i in pcols] for r in rows], dtype=np.float64).reshape(
+        len(rows), -1
+    )
+    cols["prob_classes"] = np.array([header[i][2:] for i in pcols], dtype=str)
+    return cols

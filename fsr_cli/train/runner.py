@@ -1,0 +1,270 @@
+"""`fsr train` as a library call: prepared sets -> folds -> trained fold models -> the run directory.
+
+The order of work: resolve the model preset and fit configuration, build the features, split the
+folds, write config.yaml and env.json, train the unfinished folds in chunks through an executor
+(each chunk is one `fit_folds` call), write each fold's files as its chunk returns, then compute
+the pooled outputs from the fold files (so a resumed run and an uninterrupted one end the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fsr_cli.data.labels import LABEL_SETS
+from fsr_cli.errors import UsageError
+from fsr_cli.prepared import MANIFEST
+from fsr_cli.train import rundir
+from fsr_cli.train.executor import Executor, chunk, make_executor
+from fsr_cli.train.features import Features, build_features, load_sets
+from fsr_cli.train.protocols import PROTOCOLS, make_folds
+from fsr_cli.train.selection import check_selection, selection_label
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What `fsr train` was asked to do (stored in config.yaml; `--resume` rebuilds it from there)."""
+
+    datasets: tuple[Path, ...]
+    protocol: str
+    model: str = "facesleuth-r"  # preset name or YAML path
+    labels: str = "composite"
+    epochs: int | None = None  # None: the preset's budget
+    seed: int = 0
+    select: str = "last"
+    workers: int = 1
+    cache_dir: Path | None = None
+    final: bool = False
+    model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. tiny widths in tests
+
+
+@dataclass
+class Reporter:
+    """Progress callbacks of a run (all optional); the CLI fills them with Rich output."""
+
+    start: Callable[[list[list[str]], int], None] | None = None  # (fold names per chunk, epochs)
+    advance: Callable[[int, int, int], None] | None = None  # (chunk index, done epochs, total)
+    fold_done: Callable[[str, bool], None] | None = None  # (fold name, resumed: skipped as finished)
+    log: Callable[[str], None] | None = None
+
+
+def check_config(cfg: TrainConfig) -> None:
+    if cfg.protocol not in PROTOCOLS:
+        raise UsageError(f"unknown --protocol {cfg.protocol!r}; choose one of: {', '.join(PROTOCOLS)}")
+    if cfg.labels not in LABEL_SETS:
+        raise UsageError(f"unknown --labels {cfg.labels!r}; choose one of: {', '.join(LABEL_SETS)}")
+    check_selection(cfg.select)
+    if not cfg.datasets:
+        raise UsageError("no dataset given; fsr train DIR [DIR ...] --protocol loso")
+    if cfg.cache_dir is not None and len(cfg.datasets) > 1:
+        raise UsageError(
+            "--cache-dir names one cache root; with several datasets give each cache root "
+            "(or its prepared.json) as a DIR instead"
+        )
+    if cfg.epochs is not None and cfg.epochs < 1:
+        raise UsageError(f"--epochs {cfg.epochs}: give at least 1")
+
+
+def resolve(cfg: TrainConfig):
+    """(ModelConfig, FitConfig) for this run: the preset, its overrides, the class count and the budget."""
+    from fsr_cli.model.config import load_preset
+    from fsr_cli.train.engine import FitConfig
+
+    mcfg = load_preset(cfg.model, **{**cfg.model_overrides, "n_classes": len(LABEL_SETS[cfg.labels])})
+    fit = FitConfig(
+        epochs=cfg.epochs or mcfg.epochs,
+        batch_size=mcfg.batch_size,
+        lr=mcfg.lr,
+        weight_decay=mcfg.weight_decay,
+        seed=cfg.seed,
+        record_test_each_epoch=cfg.select == "test-oracle",
+    )
+    return mcfg, fit
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One fit_folds call: picklable, so any executor (process, cluster) can run it."""
+
+    mcfg: Any
+    fit: Any
+    flow: np.ndarray
+    app: np.ndarray
+    y: np.ndarray
+    folds: list
+
+
+def train_chunk(job: ChunkJob, progress: Callable[[int, int], None]) -> list:
+    """Train one chunk of folds together (runs in the executor's process)."""
+    from fsr_cli.train.engine import fit_folds
+
+    return fit_folds(
+        job.mcfg, job.fit, flow=job.flow, app=job.app, y=job.y, folds=job.folds, progress=progress
+    )
+
+
+def save_fold(path: Path, result, *, mcfg, classes: list[str], extra: dict) -> None:
+    """probs.npz, then model.pt, then history.csv (the marker of a finished fold)."""
+    from fsr_cli.model.checkpoint import save_checkpoint
+
+    rundir.write_probs(
+        path / rundir.PROBS, test_probs=result.test_probs, probs_each_epoch=result.test_probs_each_epoch
+    )
+    save_checkpoint(  # atomic itself (temp file + os.replace)
+        path / rundir.MODEL,
+        cfg=mcfg,
+        state_dict=result.state_dict,
+        classes=classes,
+        norm=result.norm,
+        extra=extra,
+    )
+    rundir.write_history(path / rundir.HISTORY, result.history)
+
+
+def train_folds(
+    feats: Features,
+    targets: list[tuple[Any, Path]],
+    *,
+    mcfg,
+    fit,
+    executor: Executor,
+    reporter: Reporter,
+    extra: dict,
+) -> None:
+    """Train each (fold, folder) whose folder is not finished; skip (and report) the finished ones."""
+    todo = []
+    for fold, path in targets:
+        if rundir.is_finished(path):
+            _call(reporter.fold_done, fold.name, True)
+        else:
+            todo.append((fold, path))
+    if not todo:
+        return
+    chunks = chunk(todo, executor.workers)
+    _call(reporter.start, [[f.name for f, _ in c] for c in chunks], fit.epochs)
+    jobs = [ChunkJob(mcfg, fit, feats.flow, feats.app, feats.y, [f for f, _ in c]) for c in chunks]
+    for k, results in executor.map(train_chunk, jobs, on_progress=reporter.advance):
+        for (fold, path), result in zip(chunks[k], results, strict=True):
+            save_fold(
+                path, result, mcfg=mcfg, classes=list(feats.classes), extra={**extra, "fold": fold.name}
+            )
+            _call(reporter.fold_done, fold.name, False)
+
+
+def _call(fn, *args) -> None:
+    if fn is not None:
+        fn(*args)
+
+
+def run_config_doc(cfg: TrainConfig, *, mcfg, fit, feats: Features, folds: list, sets) -> dict:
+    """The fully resolved config.yaml."""
+    return {
+        "format": rundir.RUN_FORMAT,
+        "version": rundir.RUN_VERSION,
+        "protocol": cfg.protocol,
+        "labels": cfg.labels,
+        "classes": list(feats.classes),
+        "datasets": [
+            {"name": s.dataset, "path": str(p), "prepared": str((s.root / MANIFEST).resolve())}
+            for s, p in zip(sets, cfg.datasets, strict=True)
+        ],
+        "cache_dir": str(cfg.cache_dir) if cfg.cache_dir else None,
+        "model_source": cfg.model,
+        "model_overrides": dict(cfg.model_overrides),
+        "model": asdict(mcfg),
+        "fit": asdict(fit),
+        "seed": cfg.seed,
+        "selection": {"mode": cfg.select, "label": selection_label(cfg.select, epochs=fit.epochs)},
+        "workers": cfg.workers,
+        "final": cfg.final,
+        "n_samples": len(feats),
+        "excluded": feats.excluded,
+        "folds": [f.name for f in folds],
+    }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked run before anything is written: the data, the model and its folds."""
+
+    cfg: TrainConfig
+    sets: list
+    mcfg: Any
+    fit: Any
+    feats: Features
+    folds: list
+
+
+def plan_run(cfg: TrainConfig) -> Plan:
+    """Check the configuration and the data; every usage error surfaces here, before a run folder exists.
+
+    Raises:
+        UsageError: bad protocol/labels/selection, unprepared data, unknown preset, or data the
+            protocol cannot split (one subject for loso, one dataset for lodo).
+    """
+    check_config(cfg)
+    sets = load_sets(list(cfg.datasets), cfg.cache_dir)
+    mcfg, fit = resolve(cfg)
+    feats = build_features(sets, label_set=cfg.labels, flow_size=mcfg.flow_size, app_size=mcfg.app_size)
+    return Plan(cfg, sets, mcfg, fit, feats, make_folds(feats, cfg.protocol))
+
+
+def run_training(
+    plan: Plan,
+    *,
+    run: Path,
+    argv: list[str] | None = None,
+    resume: bool = False,
+    reporter: Reporter | None = None,
+) -> dict:
+    """Train (or resume) a planned run into `run` and write all its outputs; returns metrics.json's document.
+
+    Raises:
+        UsageError: (with resume) the prepared data changed since the run started.
+    """
+    from fsr_cli.train import envinfo, outputs
+
+    cfg, feats, folds, fit = plan.cfg, plan.feats, plan.folds, plan.fit
+    reporter = reporter or Reporter()
+    env = envinfo.env_doc(seed=cfg.seed, argv=argv, sets=plan.sets, workers=cfg.workers)
+    if resume:
+        envinfo.check_same_data(run, env)
+        _record_final(run, cfg.final)
+    else:
+        doc = run_config_doc(cfg, mcfg=plan.mcfg, fit=fit, feats=feats, folds=folds, sets=plan.sets)
+        rundir.write_yaml(run / rundir.CONFIG, doc)
+        rundir.write_json(run / rundir.ENV, env)
+    _call(
+        reporter.log,
+        f"{len(feats)} samples, {len(feats.classes)} classes, {len(folds)} {cfg.protocol} folds -> {run}",
+    )
+    extra = {"protocol": cfg.protocol, "labels": cfg.labels, "seed": cfg.seed, "epochs": fit.epochs}
+    targets = [(f, rundir.fold_dir(run, f.name)) for f in folds]
+    if cfg.final:  # issue 5: one model on every sample, for `fsr predict`
+        targets.append((_final_fold(len(feats)), rundir.final_dir(run)))
+    train_folds(
+        feats,
+        targets,
+        mcfg=plan.mcfg,
+        fit=fit,
+        executor=make_executor(cfg.workers),
+        reporter=reporter,
+        extra=extra,
+    )
+    return outputs.write_outputs(run, feats=feats, folds=folds, select=cfg.select)
+
+
+def _record_final(run: Path, final: bool) -> None:
+    doc = rundir.read_config(run)
+    if final and not doc.get("final"):
+        rundir.write_yaml(run / rundir.CONFIG, {**doc, "final": True})
+
+
+def _final_fold(n: int):
+    from fsr_cli.train.engine import Fold
+
+    return Fold(name="final", train_idx=np.arange(n, dtype=np.int64), test_idx=np.arange(0, dtype=np.int64))

@@ -1,0 +1,168 @@
+"""Learned SOA orientations of a run: theta.json, its per-layer summary and the plot.
+
+theta.json (written by `fsr train`):
+    {"model": "facesleuth-r", "soa": "learned" | "fixed" | "none", "n_layers": L, "epochs": E,
+     "folds": {"<fold>": {"final_deg": [L floats], "trajectory_deg": [[E floats] per layer]}},
+     "final": {...same for the --final model...}}
+
+Angles are orientations in degrees in [0, 180) (theta and theta + 180 give the same bins); 90
+degrees means the SOA bins are image rows, i.e. FaceSleuth's fixed vertical attention. Mean and
+std over folds are therefore axial (circular on the doubled angle), so folds at 179 and 1 degrees
+average to 0, not 90.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fsr_cli.errors import UsageError
+from fsr_cli.train import rundir
+
+NO_ANGLES = {
+    "none": "no orientation attention in this model (no SOA layer): nothing to show",
+    "fixed": "angles fixed (not learned) in this model",
+}
+
+
+def soa_mode(model_cfg: dict, n_layers: int, trajectories: list[list[list[float]]]) -> str:
+    """'learned', 'fixed' or 'none' from the model config (falls back on whether any angle moved)."""
+    mode = model_cfg.get("soa") or model_cfg.get("soa_mode")
+    if n_layers == 0 or mode == "none":
+        return "none"
+    if mode in ("learned", "fixed"):
+        return mode
+    moved = any(max(t) - min(t) > 1e-6 for fold in trajectories for t in fold if t)
+    return "learned" if moved else "fixed"
+
+
+def fold_thetas(history: list[dict]) -> dict:
+    """{"final_deg": [L], "trajectory_deg": [[E] per layer]} from one fold's history."""
+    traj = np.array([h.get("theta_deg", []) for h in history], dtype=np.float64)  # (E, L)
+    if traj.size == 0:
+        return {"final_deg": [], "trajectory_deg": []}
+    return {"final_deg": traj[-1].round(4).tolist(), "trajectory_deg": traj.T.round(4).tolist()}
+
+
+def theta_doc(run: Path, *, folds: list[str], config: dict) -> dict:
+    """theta.json of a run from its folds' history.csv files."""
+    per_fold = {f: fold_thetas(rundir.read_history(rundir.fold_dir(run, f) / rundir.HISTORY)) for f in folds}
+    doc: dict = {"model": config["model"].get("name", config.get("model_source"))}
+    n_layers = max((len(v["final_deg"]) for v in per_fold.values()), default=0)
+    doc["soa"] = soa_mode(config["model"], n_layers, [v["trajectory_deg"] for v in per_fold.values()])
+    doc.update(n_layers=n_layers, epochs=config["fit"]["epochs"], folds=per_fold)
+    final = rundir.final_dir(run) / rundir.HISTORY
+    if final.is_file():
+        doc["final"] = fold_thetas(rundir.read_history(final))
+    return doc
+
+
+def load_theta(run: Path) -> dict:
+    """RUN/theta.json, with a clear error for a folder that is not a finished run."""
+    run = Path(run)
+    rundir.read_config(run)
+    path = run / rundir.THETA
+    if not path.is_file():
+        raise UsageError(f"{run}: no {rundir.THETA}; the run did not finish — `fsr train --resume {run}`")
+    import json
+
+    return json.loads(path.read_text())
+
+
+def axial_stats(deg: np.ndarray, *, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of orientations (period 180 degrees) along `axis`.
+
+    The angles are doubled onto the full circle, averaged as unit vectors, and halved back:
+    mean = atan2(sum sin 2t, sum cos 2t) / 2 mod 180, std = sqrt(-2 ln R) / 2 with R the mean
+    resultant length (both in degrees).
+    """
+    doubled = np.radians(np.asarray(deg, dtype=np.float64) * 2)
+    s, c = np.sin(doubled).mean(axis=axis), np.cos(doubled).mean(axis=axis)
+    mean = np.degrees(np.arctan2(s, c)) / 2 % 180
+    r = np.clip(np.hypot(s, c), 1e-12, 1.0)
+    std = np.degrees(np.sqrt(-2 * np.log(r))) / 2
+    return mean, std
+
+
+def summarise(doc: dict, *, run: str | None = None) -> dict:
+    """The `fsr theta show --json` document of one run: per layer mean/std and the per-fold angles."""
+    out: dict = {"run": run, "model": doc["model"], "soa": doc["soa"], "epochs": doc["epochs"]}
+    if doc["soa"] != "learned":
+        out["message"] = NO_ANGLES[doc["soa"]]
+    layers = []
+    for i in range(doc["n_layers"]):
+        per_fold = {f: v["final_deg"][i] for f, v in doc["folds"].items() if len(v["final_deg"]) > i}
+        vals = np.array(list(per_fold.values()), dtype=np.float64)
+        traj = np.array([v["trajectory_deg"][i] for v in doc["folds"].values()], dtype=np.float64)  # (F, E)
+        mean, std = axial_stats(vals)
+        traj_mean, traj_std = axial_stats(traj, axis=0)
+        layers.append(
+            {
+                "layer": i,
+                "mean_deg": round(float(mean), 4),
+                "std_deg": round(float(std), 4),
+                "min_deg": round(float(vals.min()), 4),
+                "max_deg": round(float(vals.max()), 4),
+                "per_fold": per_fold,
+                "trajectory_mean_deg": traj_mean.round(4).tolist(),
+                "trajectory_std_deg": traj_std.round(4).tolist(),
+            }
+        )
+        if "final" in doc and len(doc["final"]["final_deg"]) > i:
+            layers[-1]["final_model_deg"] = doc["final"]["final_deg"][i]
+    out["layers"] = layers
+    return out
+
+
+def _short(run: str | None) -> str:
+    return "/".join(Path(run).parts[-2:]) if run else ""
+
+
+def _plot_run(ax, polar, s: dict) -> None:
+    """Angle over epochs (mean line, +/- std band) and final angles per fold on one ring per layer."""
+    for layer in s["layers"]:
+        mean, std = np.array(layer["trajectory_mean_deg"]), np.array(layer["trajectory_std_deg"])
+        epochs = np.arange(1, len(mean) + 1)
+        (line,) = ax.plot(epochs, mean, label=f"layer {layer['layer']}")
+        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        ring = layer["layer"] + 1
+        finals = np.radians(list(layer["per_fold"].values()))
+        polar.scatter(finals, np.full(len(finals), ring), s=12, color=line.get_color(), alpha=0.7)
+        mean_rad = np.radians(layer["mean_deg"])
+        polar.plot([mean_rad, mean_rad], [ring - 0.4, ring + 0.4], color=line.get_color(), lw=2.5)
+    ax.axhline(90, color="grey", lw=0.8, ls="--")  # FaceSleuth's vertical attention
+    ax.set(xlabel="epoch", ylabel="theta (degrees)")
+    ax.legend(fontsize=8)
+    n = len(s["layers"])
+    polar.set_title("final angle: folds (dots), mean (bar); ring = layer", fontsize=9)
+    polar.set_rlim(0, n + 0.5)
+    polar.set_rticks(range(1, n + 1), [f"L{i}" for i in range(n)])
+
+
+def plot(summaries: list[dict], path: Path) -> Path:
+    """One row per run: per-layer angle over epochs (mean, +/- std band over folds) and a polar view."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig = plt.figure(figsize=(10, 4 * len(summaries)))
+    for r, s in enumerate(summaries):
+        ax = fig.add_subplot(len(summaries), 2, 2 * r + 1)
+        polar = fig.add_subplot(len(summaries), 2, 2 * r + 2, projection="polar")
+        ax.set_title(f"{_short(s['run'])} ({s['model']}, {s['soa']})".strip(), fontsize=10)
+        if not s["layers"]:
+            ax.set_axis_off()
+            polar.set_axis_off()
+            ax.text(0.5, 0.5, s.get("message", "").replace(": ", ":\n"), ha="center", va="center", fontsize=9)
+            continue
+        _plot_run(ax, polar, s)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,48 @@
+import csv
+import json
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+import prepared_builders as pb  # noqa: E402
+
+
+def test_evaluate_json_recomputes_metrics_from_predictions_csv(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(pb.shared_runs()["soa"], run)
+    r = pb.run_fsr("evaluate", str(run), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc.pop("run") == str(run)
+    assert doc == json.loads((run / "metrics.json").read_text())
+    assert "per fold" in r.stderr and "casme2/01" in r.stderr
+    # Turn every prediction into 'surprise': evaluate must follow predictions.csv, not metrics.json.
+    rows = list(csv.DictReader((run / "predictions.csv").open()))
+    with (run / "predictions.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows({**row, "pred": "surprise"} for row in rows)
+    doc = json.loads(pb.run_fsr("evaluate", str(run), "--json").stdout)
+    assert doc["acc"] == round(sum(r["true"] == "surprise" for r in rows) / len(rows), 6)
+    assert doc["per_class"]["surprise"]["recall"] == 1.0 and doc["per_class"]["negative"]["recall"] == 0.0
+
+
+def test_evaluate_compares_runs_and_flags_leakage():
+    runs = pb.shared_runs()
+    r = pb.run_fsr("evaluate", str(runs["soa"]), str(runs["oracle"]), str(runs["none"]), "--json")
+    assert r.returncode == 0, r.stderr
+    docs = json.loads(r.stdout)["runs"]
+    assert [d["run"] for d in docs] == [str(runs[k]) for k in ("soa", "oracle", "none")]
+    assert [d["leakage"] for d in docs] == [False, True, False]
+    assert docs[1]["selection"].startswith("test-oracle (LEAKAGE")
+    assert "runs compared" in r.stderr and "LEAKAGE" in r.stderr
+
+
+def test_evaluate_bad_run_folder(tmp_path):
+    r = pb.run_fsr("evaluate", str(tmp_path))
+    assert r.returncode == 2
+    assert (
+        r.stderr.strip() == f"error: {tmp_path}: not a training run (no config.yaml); give a folder made by "
+        "`fsr train`"
+    )

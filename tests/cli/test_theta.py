@@ -1,0 +1,39 @@
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+import prepared_builders as pb  # noqa: E402
+
+
+def test_theta_show_json_and_plot(tmp_path):
+    run = pb.shared_runs()["soa"]
+    png = tmp_path / "theta.png"
+    r = pb.run_fsr("theta", "show", str(run), "--json", "--plot", str(png))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    theta = json.loads((run / "theta.json").read_text())
+    assert doc["soa"] == "learned" and len(doc["layers"]) == theta["n_layers"] >= 1
+    for layer in doc["layers"]:
+        angles = [theta["folds"][f]["final_deg"][layer["layer"]] for f in sorted(theta["folds"])]
+        assert sorted(layer["per_fold"]) == sorted(theta["folds"])
+        z = np.exp(2j * np.radians(angles)).mean()  # axial mean: angles live modulo 180
+        assert abs(layer["mean_deg"] - np.degrees(np.angle(z)) / 2 % 180) < 1e-3
+        assert abs(layer["std_deg"] - np.degrees(np.sqrt(-2 * np.log(abs(z)))) / 2) < 1e-3
+        assert len(layer["trajectory_mean_deg"]) == pb.EPOCHS
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "SOA angles (degrees)" in r.stderr and "final angle per fold" in r.stderr
+
+
+def test_theta_show_two_runs_and_a_run_without_angles(tmp_path):
+    runs = pb.shared_runs()
+    png = tmp_path / "both.png"
+    r = pb.run_fsr("theta", "show", str(runs["soa"]), str(runs["none"]), "--json", "--plot", str(png))
+    assert r.returncode == 0, r.stderr
+    soa, none = json.loads(r.stdout)["runs"]
+    assert soa["soa"] == "learned" and none["soa"] == "none" and none["layers"] == []
+    assert none["message"] == "no orientation attention in this model (no SOA layer): nothing to show"
+    assert "no orientation attention" in r.stderr
+    assert png.stat().st_size > 0

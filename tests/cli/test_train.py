@@ -1,0 +1,70 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+import prepared_builders as pb  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pb.shared_data()
+
+
+def test_train_json_prints_metrics_writes_the_run_and_resumes(data, tmp_path):
+    run = tmp_path / "run"
+    model = str(pb.tiny_preset(tmp_path))
+    args = ("train", *map(str, data), "--protocol", "loso", "--epochs", "2", "--model", model, "--json")
+    r = pb.run_fsr(*args, "--out", str(run))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)  # stdout is exactly one JSON document
+    assert doc["selection"] == "last epoch (fixed budget of 2 epochs; honest)" and doc["leakage"] is False
+    assert set(doc["per_dataset"]) == {"casme2", "samm"}
+    assert set(doc["per_fold"]) == {"casme2/01", "casme2/02", "casme2/03", "samm/006", "samm/007"}
+    assert 0 <= doc["uf1"] <= 1 and doc["n_samples"] == 30
+    assert json.loads((run / "metrics.json").read_text()) == doc
+    assert "fold samm/007: done" in r.stderr and "pooled" in r.stderr and f"run saved to {run}" in r.stderr
+    # Resume a finished run: every fold is skipped and the pooled outputs come out the same.
+    again = pb.run_fsr(*args, "--resume", str(run))
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("finished earlier, skipped") == 5 and json.loads(again.stdout) == doc
+    r = pb.run_fsr("train", "--resume", str(run), "--seed", "7")
+    assert r.returncode == 2 and "seed 7 differs from the run's 0" in r.stderr
+
+
+def bad(*args, cwd=None):
+    r = pb.run_fsr("train", *args, cwd=cwd)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr  # one line naming the fix
+    return lines[0]
+
+
+def test_bad_inputs_are_one_line_usage_errors(data, tmp_path):
+    casme2, samm = map(str, data)
+    (tmp_path / "raw").mkdir()
+    line = bad(str(tmp_path / "raw"), "--protocol", "loso")
+    assert (
+        line == f"error: {tmp_path / 'raw'}: not preprocessed (no prepared.json); run `fsr preprocess "
+        f"{tmp_path / 'raw'}` or `fsr import-flow LABELS.csv --out DIR` first"
+    )
+    one = pb.make_prepared(tmp_path / "one", dataset="casme2", subjects=["01"], emotions=pb.CASME2_EMOTIONS)
+    assert bad(str(one), "--protocol", "loso").startswith(
+        "error: loso needs at least 2 subjects; the data has only"
+    )
+    assert bad(casme2, "--protocol", "lodo").startswith(
+        "error: lodo needs at least 2 datasets; got only 'casme2'"
+    )
+    assert (
+        bad(casme2, samm, "--protocol", "loso", "--labels", "seven")
+        == "error: unknown --labels 'seven'; choose one of: composite, casme2-5, samm-5"
+    )
+    assert bad(casme2, "--protocol", "loso", "--model", "no-such-preset").startswith("error: ")
+    assert bad(casme2) == "error: missing --protocol; give --protocol loso (leave one subject out) or lodo"
+    assert (
+        bad(casme2, "--protocol", "loso", "--select", "best")
+        == "error: unknown --select 'best'; choose one of: last, test-oracle"
+    )

@@ -1,0 +1,153 @@
+"""`fsr predict` end to end on real synthesised mp4 clips, and its bad inputs."""
+
+import csv
+import json
+
+import pytest
+import yaml
+
+from fsr_cli.cli.app import main
+from fsr_cli.video import read_clip
+
+CLASSES = ["negative", "positive", "surprise"]
+TIMINGS = {"load", "detect", "align", "spot", "flow", "model"}
+
+
+def check_result(doc: dict, truth) -> None:
+    assert doc["label"] in CLASSES
+    assert list(doc["probabilities"]) == CLASSES
+    assert sum(doc["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert doc["label"] == max(doc["probabilities"], key=doc["probabilities"].get)
+    assert doc["onset"] == {"frame": 0, "index": 0, "time_s": 0.0, "source": "first frame"}
+    apex = doc["apex"]
+    assert apex["source"] == "spotted"
+    assert abs(apex["frame"] - truth.apex) <= 4, (apex, truth)  # 20 ms at 200 fps
+    assert apex["time_s"] == pytest.approx(apex["frame"] / 200.0)
+    assert doc["fps"] == 200.0 and doc["fps_source"] == "video"
+    left, top, right, bottom = doc["face"]["box"]
+    assert 0 <= left < right <= 640 and 0 <= top < bottom <= 480 and right - left > 100
+    assert set(doc["timings"]) == TIMINGS and doc["elapsed_s"] >= sum(doc["timings"].values()) - 1e-3
+
+
+def test_predict_json_on_synthesised_mp4s_with_csv(world, fsr, tmp_path):
+    table = tmp_path / "results.csv"
+    r = fsr("predict", *world.videos, "--run", world.run, "--json", "--csv", table)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)  # stdout is exactly one JSON document
+    assert doc["summary"] == {"ok": 2, "failed": 0}
+    assert doc["model"] == "final" and doc["model_files"] == [str(world.run / "final" / "model.pt")]
+    for clip, result in zip(world.videos, doc["clips"], strict=True):
+        assert result["clip"] == str(clip)
+        check_result(result, world.truth[clip.stem])
+    rows = list(csv.DictReader(table.open()))
+    assert [row["clip"] for row in rows] == [str(v) for v in world.videos]
+    for row, result in zip(rows, doc["clips"], strict=True):
+        assert row["status"] == "ok" and row["label"] == result["label"]
+        assert float(row["p_surprise"]) == pytest.approx(result["probabilities"]["surprise"], abs=1e-6)
+        assert int(row["apex_frame"]) == result["apex"]["frame"]
+        box = [int(row[f"face_{k}"]) for k in ("left", "top", "right", "bottom")]
+        assert box == result["face"]["box"]
+    assert "fsr predict — final" in r.stderr and "sub01_01.mp4" in r.stderr
+
+
+def test_one_clip_is_one_document_and_onset_apex_are_honoured(world, fsr):
+    clip = world.videos[0]
+    truth = world.truth[clip.stem]
+    r = fsr("predict", clip, "--run", world.run, "--onset", truth.onset, "--apex", truth.apex, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert {"label", "probabilities", "onset", "apex", "face", "timings", "model"} <= set(doc)
+    for key, frame in (("onset", truth.onset), ("apex", truth.apex)):
+        assert doc[key] == {"frame": frame, "index": frame, "time_s": frame / 200, "source": "given"}
+    assert sum(doc["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """`fsr ARGS...` in this process: (exit code, stdout, stderr lines).
+
+    The command sets torch's thread count and an environment variable for its process; both
+    are put back so that tests of other areas run as they would alone.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    monkeypatch.setenv("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+    def run(*args):
+        try:
+            with pytest.raises(SystemExit) as exc:
+                main([str(a) for a in args])
+        finally:
+            torch.set_num_threads(threads)
+        out, err = capsys.readouterr()
+        return exc.value.code, out, err.strip().splitlines()
+
+    return run
+
+
+def test_no_face_and_unreadable_video_are_one_line_exit_1(world, cli):
+    code, out, err = cli("predict", world.blank, "--run", world.run)
+    assert (code, out, err) == (1, "", [f"error: {world.blank}: no face found in frame 0"])
+    code, out, err = cli("predict", world.broken, "--run", world.run)
+    assert (code, out, err) == (1, "", [f"error: {world.broken}: OpenCV cannot open this video"])
+
+
+def test_several_clips_report_failures_and_exit_3(world, cli):
+    code, out, err = cli("predict", world.blank, world.videos[0], "--run", world.ensemble, "--json")
+    assert code == 3
+    doc = json.loads(out)
+    assert doc["summary"] == {"ok": 1, "failed": 1} and doc["model"] == "ensemble of 2 fold models"
+    assert doc["clips"][0] == {"clip": str(world.blank), "error": f"{world.blank}: no face found in frame 0"}
+    assert doc["clips"][1]["label"] in CLASSES
+    assert f"failed: {world.blank}: no face found in frame 0" in err
+    code, out, _ = cli("predict", world.blank, world.broken, "--run", world.run)
+    assert code == 1  # all failed
+
+
+def test_bad_runs_and_arguments(world, cli, tmp_path):
+    clip = world.videos[0]
+    missing = tmp_path / "nope"
+    assert cli("predict", clip, "--run", missing)[::2] == (
+        2,
+        [f"error: {missing}: no such run folder; give a folder made by `fsr train`"],
+    )
+    assert cli("predict", clip, "--run", tmp_path)[::2] == (
+        2,
+        [f"error: {tmp_path}: not a training run (no config.yaml); give a folder made by `fsr train`"],
+    )
+    old = tmp_path / "old"
+    old.mkdir()
+    doc = yaml.safe_load((world.run / "config.yaml").read_text())
+    (old / "config.yaml").write_text(yaml.safe_dump({**doc, "version": 99}))
+    assert cli("predict", clip, "--run", old)[::2] == (
+        1,
+        [
+            f"error: {old / 'config.yaml'}: run format 'fsr-run' v99 is not fsr-run v1; "
+            "train it again with this fsr version"
+        ],
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "config.yaml").write_text(yaml.safe_dump(doc))
+    assert cli("predict", clip, "--run", empty)[::2] == (
+        1,
+        [
+            f"error: {empty}: no trained model (no final/model.pt, no folds/*/model.pt); "
+            f"finish the run with `fsr train --resume {empty}`"
+        ],
+    )
+    assert cli("predict", clip)[::2] == (2, ["error: give exactly one of --run RUN or --checkpoint FILE"])
+    assert cli("predict", tmp_path / "x.mp4", "--run", world.run)[::2] == (
+        2,
+        [f"error: {tmp_path / 'x.mp4'}: no such file or folder; give a video or a folder of frames"],
+    )
+    last = len(read_clip(clip).frames) - 1
+    assert cli("predict", clip, "--run", world.run, "--apex", 999)[::2] == (
+        2,
+        [f"error: {clip}: --apex 999 is not a frame of this clip (frames 0..{last})"],
+    )
+    assert cli("predict", clip, "--run", world.run, "--onset", 9, "--apex", 9)[::2] == (
+        2,
+        [f"error: {clip}: --apex 9 must come after the onset (frame 9)"],
+    )

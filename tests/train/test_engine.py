@@ -1,0 +1,152 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fsr_cli.errors import UsageError
+from fsr_cli.model.config import load_preset
+from fsr_cli.model.network import build_model
+from fsr_cli.model.toy import toy_flows
+from fsr_cli.train.engine import FitConfig, Fold, fit_folds, fold_norm, predict_proba
+
+
+def group_folds(groups: np.ndarray, n_folds: int) -> list[Fold]:
+    ids = np.unique(groups)
+    return [
+        Fold(f"g{k}", np.where(~np.isin(groups, part))[0], np.where(np.isin(groups, part))[0])
+        for k, part in enumerate(np.array_split(ids, n_folds))
+    ]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_flows(n_samples=96, n_groups=8, noise=0.3, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small_run(toy):
+    """4 folds, 3 epochs of the full preset: the run most tests look at."""
+    cfg = load_preset("facesleuth-r")
+    fit = FitConfig.from_model(cfg, seed=7, epochs=3, batch_size=16)
+    folds = group_folds(toy["groups"], 4)
+    ticks = []
+    res = fit_folds(cfg, fit, **_arrays(toy), folds=folds, progress=lambda d, t: ticks.append((d, t)))
+    return cfg, fit, folds, res, ticks
+
+
+def _arrays(d):
+    return {"flow": d["flow"], "app": d["app"], "y": d["y"]}
+
+
+def test_results_shapes_history_and_progress(small_run, toy):
+    cfg, fit, folds, res, ticks = small_run
+    assert [r.name for r in res] == [f.name for f in folds]
+    assert ticks == [(1, 3), (2, 3), (3, 3)]
+    for r, f in zip(res, folds, strict=True):
+        assert r.test_probs.shape == (len(f.test_idx), 3)
+        np.testing.assert_allclose(r.test_probs.sum(1), 1, rtol=1e-5)
+        assert [h["epoch"] for h in r.history] == [1, 2, 3]
+        assert set(r.history[0]) == {"epoch", "loss", "train_acc", "theta_deg"}
+        assert len(r.history[-1]["theta_deg"]) == 3
+        assert r.test_probs_each_epoch is None
+        model = build_model(cfg)
+        model.load_state_dict(r.state_dict)  # an ordinary per-fold state_dict
+        assert model.thetas_deg() == r.history[-1]["theta_deg"]
+
+
+def test_theta_moves_from_the_preset_init(small_run):
+    cfg, *_, res, _ = small_run
+    moved = [abs(t - cfg.theta_init_deg) for r in res for t in r.history[-1]["theta_deg"]]
+    assert max(moved) > 0.5
+
+
+def test_same_call_twice_is_identical(small_run, toy):
+    cfg, fit, folds, res, _ = small_run
+    again = fit_folds(cfg, fit, **_arrays(toy), folds=folds)
+    for a, b in zip(res, again, strict=True):
+        assert np.array_equal(a.test_probs, b.test_probs)
+        assert a.history == b.history
+
+
+def test_chunking_does_not_change_a_fold(small_run, toy):
+    cfg, fit, folds, res, _ = small_run
+    split = fit_folds(cfg, fit, **_arrays(toy), folds=folds[:1]) + fit_folds(
+        cfg, fit, **_arrays(toy), folds=folds[1:]
+    )
+    for a, b in zip(res, split, strict=True):
+        np.testing.assert_allclose(a.test_probs, b.test_probs, atol=1e-4)
+        np.testing.assert_allclose(a.history[-1]["theta_deg"], b.history[-1]["theta_deg"], atol=1e-3)
+
+
+def test_a_short_fold_trains_the_same_beside_longer_ones(toy):
+    # A fold with fewer steps per epoch sits out the chunk's extra steps (masked loss and update).
+    cfg = load_preset("facesleuth-r")
+    fit = FitConfig.from_model(cfg, seed=1, epochs=2, batch_size=16)
+    short = Fold("short", np.arange(20), np.arange(80, 96))
+    long_ = Fold("long", np.arange(0, 80), np.arange(80, 96))
+    (alone,) = fit_folds(cfg, fit, **_arrays(toy), folds=[short])
+    together = fit_folds(cfg, fit, **_arrays(toy), folds=[short, long_])[0]
+    np.testing.assert_allclose(alone.test_probs, together.test_probs, atol=1e-4)
+    assert alone.history[-1]["theta_deg"] == pytest.approx(together.history[-1]["theta_deg"], abs=1e-3)
+
+
+def test_normalisation_uses_training_samples_only(toy):
+    flow = toy["flow"].copy()
+    train, test = np.arange(0, 50), np.arange(50, 96)
+    flow[test] += 1000.0
+    norm = fold_norm(flow, toy["app"], train)
+    np.testing.assert_allclose(
+        norm["flow_mean"], toy["flow"][train].mean(axis=(0, 2, 3)), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_cva_theta_stays_exactly_90(toy):
+    cfg = load_preset("cva")
+    fit = FitConfig.from_model(cfg, seed=0, epochs=2, batch_size=16)
+    (r,) = fit_folds(cfg, fit, **_arrays(toy), folds=group_folds(toy["groups"], 4)[:1])
+    assert all(h["theta_deg"] == [90.0] * 3 for h in r.history)
+    thetas = [v for k, v in r.state_dict.items() if k.endswith("theta")]
+    assert all(torch.equal(t, torch.tensor(math.radians(90.0))) for t in thetas)
+
+
+def test_learns_above_chance_on_held_out_groups():
+    d = toy_flows(n_samples=160, n_groups=8, noise=0.3, seed=11)
+    cfg = load_preset("facesleuth-r")
+    fit = FitConfig.from_model(cfg, seed=0, epochs=12, batch_size=32, record_test_each_epoch=True)
+    folds = group_folds(d["groups"], 4)
+    res = fit_folds(cfg, fit, **_arrays(d), folds=folds)
+    pred = np.concatenate([r.test_probs.argmax(1) for r in res])
+    true = np.concatenate([d["y"][f.test_idx] for f in folds])
+    assert (pred == true).mean() > 0.7  # chance is 1/3
+    assert res[0].test_probs_each_epoch.shape == (12, len(folds[0].test_idx), 3)
+    assert "test_acc" in res[0].history[-1]
+
+
+def test_predict_proba_averages_the_fold_models(small_run, toy):
+    cfg, _, folds, res, _ = small_run
+    models = []
+    for r in res[:2]:
+        m = build_model(cfg)
+        m.load_state_dict(r.state_dict)
+        models.append((m, r.norm))
+    f = folds[0].test_idx
+    p = predict_proba(models, toy["flow"][f], toy["app"][f])
+    np.testing.assert_allclose(
+        predict_proba(models[:1], toy["flow"][f], toy["app"][f]), res[0].test_probs, atol=1e-5
+    )
+    assert p.shape == (len(f), 3)
+
+
+def test_bad_inputs_are_usage_errors(toy):
+    cfg = load_preset("facesleuth-r")
+    fit = FitConfig.from_model(cfg, seed=0, epochs=1)
+    folds = group_folds(toy["groups"], 2)
+    with pytest.raises(
+        UsageError, match=r"flow has shape \(96, 3, 32, 32\); the model wants \(N, 3, 28, 28\)"
+    ):
+        fit_folds(
+            cfg, fit, flow=np.zeros((96, 3, 32, 32), np.float32), app=toy["app"], y=toy["y"], folds=folds
+        )
+    with pytest.raises(UsageError, match=r"labels must lie in \[0, 3\)"):
+        fit_folds(cfg, fit, flow=toy["flow"], app=toy["app"], y=toy["y"] + 5, folds=folds)
