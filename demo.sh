@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The end-to-end demo on synthesised data: synth -> preprocess -> train -> evaluate -> theta -> predict.
-# A few minutes on 2 CPU cores. Usage: bash demo.sh [OUT_DIR]
+# The end-to-end demo on synthesised data: synth -> index -> preprocess -> train -> evaluate ->
+# theta -> predict on a video. A few minutes on 2 CPU cores. Usage: bash demo.sh [OUT_DIR]
 set -euo pipefail
 out=${1:-demo}
+fsr checks
 fsr synth "$out/casme2" --layout casme2 --subjects 4 --clips 6 --seed 0
 fsr index "$out/casme2"
 fsr preprocess "$out/casme2" --workers 2
-fsr train "$out/casme2" --protocol loso --model facesleuth-r --seed 0 --out "$out/runs/loso" --final
-fsr evaluate "$out/runs/loso"
-fsr theta show "$out/runs/loso" --plot "$out/theta.png"
+fsr train "$out/casme2" --protocol loso --model facesleuth-r --seed 0 --out "$out/run" --final
+fsr evaluate "$out/run"
+fsr theta show "$out/run" --plot "$out/theta.png"
 fsr synth "$out/video" --layout video --subjects 1 --clips 2 --seed 1
-fsr predict "$out"/video/clips/*.mp4 --run "$out/runs/loso"
-echo "demo finished: run in $out/runs/loso, theta plot $out/theta.png"
+fsr predict "$out"/video/clips/*.mp4 --run "$out/run" --csv "$out/predictions_video.csv"
+fsr theta maps "$out/run" "$out/video/clips/sub01_01.mp4" --out "$out/theta_maps.png"
+echo "demo finished: run $out/run, plots $out/theta.png and $out/theta_maps.png"
