@@ -62,9 +62,11 @@ def _tvl1_job(repeats: int) -> None:
 
 def machine_parallelism(workers: int, repeats: int = 15) -> float:
     """Speed-up the machine gives right now to `workers` copies of a CPU-bound job."""
+    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Not fork: forking a process whose OpenCV thread pool already ran can deadlock the child.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver")) as pool:
         list(pool.map(_tvl1_job, [1] * workers))  # start the processes and import OpenCV
         t0 = time.perf_counter()
         pool.submit(_tvl1_job, repeats).result()

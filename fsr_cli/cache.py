@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ class Entry:
         try:
             with np.load(self.path / ARRAYS, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
             raise CacheError(f"corrupt cache entry {self.path}: {exc}; run `fsr cache clear`") from exc
 
     def size_bytes(self) -> int:

@@ -21,13 +21,14 @@ and `"scaled": true` in the manifest; training normalises on the training folds 
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fsr_cli.cache import Cache
-from fsr_cli.errors import UsageError
+from fsr_cli.errors import CacheError, UsageError
 
 PREPARED_FORMAT = "fsr-prepared"
 PREPARED_VERSION = 1
@@ -66,10 +67,18 @@ class PreparedSet:
     params: dict
     samples: list[PreparedSample]
     scaled: bool = False
+    source: str = ""  # the dataset folder it was prepared from
 
     def load(self, sample: PreparedSample) -> dict[str, np.ndarray]:
-        with np.load(self.root / sample.entry / "arrays.npz", allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        path = self.root / sample.entry / "arrays.npz"
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            raise CacheError(
+                f"{path}: missing or damaged artifact of {sample.uid} ({type(exc).__name__}); "
+                f"run `fsr preprocess {self.source}` again"
+            ) from exc
 
 
 def write_manifest(
@@ -119,4 +128,6 @@ def load_prepared(path: Path, cache_dir: Path | None = None) -> PreparedSet:
             f"{PREPARED_FORMAT} v{PREPARED_VERSION}; run `fsr preprocess` again"
         )
     samples = [PreparedSample(**s) for s in doc["samples"]]
-    return PreparedSet(manifest.parent, doc["dataset"], doc["params"], samples, doc.get("scaled", False))
+    return PreparedSet(
+        manifest.parent, doc["dataset"], doc["params"], samples, doc.get("scaled", False), doc.get("source", "")
+    )

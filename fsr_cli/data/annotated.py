@@ -112,7 +112,7 @@ def _row_sample(
         fps=layout.fps,
         aus=text_cell(record.get("aus")),
         source=source,
-        label3=composite_label(emotion),
+        label3=composite_label(emotion, layout.dataset),
     )
 
 

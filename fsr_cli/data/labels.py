@@ -20,6 +20,9 @@ _NEGATIVE = {
     "sadness",  # SAMM, MMEW, CAS(ME)^3
     "negative",  # SMIC folder name
 }
+# MEGC2019 takes CASME II's negative class from disgust + repression only; its sadness and fear
+# clips are left out of the composite (442 samples), while SAMM's fear and sadness are negative.
+_NEGATIVE_BY_DATASET = {"casme2": {"disgust", "repression"}}
 _POSITIVE = {"happiness", "positive"}
 _SURPRISE = {"surprise"}
 
@@ -58,9 +61,12 @@ def normalise_emotion(raw: str) -> str:
     return EMOTION_ALIASES.get(key, key)
 
 
-def composite_label(emotion: str) -> str | None:
-    """MEGC2019 composite class of a canonical emotion, or None where it has none ('others')."""
-    if emotion in _NEGATIVE:
+def composite_label(emotion: str, dataset: str | None = None) -> str | None:
+    """MEGC2019 composite class of a canonical emotion of `dataset`, or None where it has none.
+
+    'others' has none anywhere; CASME II's sadness and fear have none either (see _NEGATIVE_BY_DATASET).
+    """
+    if emotion in _NEGATIVE_BY_DATASET.get(dataset or "", _NEGATIVE):
         return "negative"
     if emotion in _POSITIVE:
         return "positive"
@@ -69,12 +75,12 @@ def composite_label(emotion: str) -> str | None:
     return None
 
 
-def label_in_set(emotion: str, label_set: str) -> str | None:
-    """The class of `emotion` under `label_set`, or None where the set leaves it out."""
+def label_in_set(emotion: str, label_set: str, dataset: str | None = None) -> str | None:
+    """The class of `emotion` (of `dataset`) under `label_set`, or None where the set leaves it out."""
     if label_set not in LABEL_SETS:
         raise UsageError(f"unknown label set {label_set!r}; choose one of: {', '.join(LABEL_SETS)}")
     if label_set == "composite":
-        return composite_label(emotion)
+        return composite_label(emotion, dataset)
     classes = LABEL_SETS[label_set]
     if label_set == "samm-5" and emotion == "others":
         emotion = "other"

@@ -54,7 +54,7 @@ def label_counts(samples: list[Sample], *, label_set: str) -> dict:
     by_label: Counter = Counter()
     by_subject: dict[str, Counter] = {}
     for s in samples:
-        key = label_in_set(s.emotion, label_set) or OUTSIDE
+        key = label_in_set(s.emotion, label_set, s.dataset) or OUTSIDE
         by_label[key] += 1
         by_subject.setdefault(s.subject, Counter())[key] += 1
     return {

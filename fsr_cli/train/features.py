@@ -92,9 +92,9 @@ def sample_arrays(
     return resize_flow(arrays["flow"], flow_size, scaled=scaled), resize_frame(arrays["apex"], app_size)
 
 
-def class_of(emotion: str, label_set: str) -> str | None:
-    """The class of a native emotion under `label_set` (None: the set leaves the sample out)."""
-    return label_in_set(normalise_emotion(emotion), label_set)
+def class_of(emotion: str, label_set: str, dataset: str | None = None) -> str | None:
+    """The class of a native emotion of `dataset` under `label_set` (None: the set leaves it out)."""
+    return label_in_set(normalise_emotion(emotion), label_set, dataset)
 
 
 def build_features(sets: list[PreparedSet], *, label_set: str, flow_size: int, app_size: int) -> Features:
@@ -112,7 +112,7 @@ def build_features(sets: list[PreparedSet], *, label_set: str, flow_size: int, a
     for pset in sets:
         for sample in pset.samples:
             excluded.setdefault(sample.dataset, Counter())
-            cls = class_of(sample.emotion, label_set)
+            cls = class_of(sample.emotion, label_set, sample.dataset)
             if cls is None:
                 excluded[sample.dataset][normalise_emotion(sample.emotion)] += 1
                 continue

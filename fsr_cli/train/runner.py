@@ -213,6 +213,22 @@ def plan_run(cfg: TrainConfig) -> Plan:
     return Plan(cfg, sets, mcfg, fit, feats, make_folds(feats, cfg.protocol))
 
 
+def _check_same_model(run: Path, mcfg) -> None:
+    """A resumed run must train its remaining folds with the model it started with."""
+    import json
+
+    def plain(d: dict) -> dict:  # tuples and lists compare equal after a YAML round trip
+        return json.loads(json.dumps(d, default=str))
+
+    stored, now = rundir.read_config(run).get("model"), plain(asdict(mcfg))
+    if stored is not None and plain(stored) != now:
+        changed = sorted(k for k in set(stored) | set(now) if plain(stored).get(k) != now.get(k))
+        raise UsageError(
+            f"{run}: the model preset changed since this run started ({', '.join(changed)}); "
+            "restore the preset or start a new run"
+        )
+
+
 def run_training(
     plan: Plan,
     *,
@@ -233,6 +249,7 @@ def run_training(
     env = envinfo.env_doc(seed=cfg.seed, argv=argv, sets=plan.sets, workers=cfg.workers)
     if resume:
         envinfo.check_same_data(run, env)
+        _check_same_model(run, plan.mcfg)
         _record_final(run, cfg.final)
     else:
         doc = run_config_doc(cfg, mcfg=plan.mcfg, fit=fit, feats=feats, folds=folds, sets=plan.sets)

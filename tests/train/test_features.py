@@ -84,3 +84,14 @@ def test_each_record_keeps_its_own_dataset(tmp_path: Path):
     assert set(feats.groups) == {"casme2/01", "samm/02"}
     assert sorted(f.name for f in make_folds(feats, "lodo")) == ["casme2", "samm"]
     assert set(feats.excluded) == {"casme2", "samm"}
+
+
+def test_a_damaged_artifact_names_the_file_and_the_fix(tmp_path: Path):
+    from fsr_cli.errors import CacheError
+
+    root = casme2_like(tmp_path / "d", subjects=("01",), per_class=1)
+    pset = load_sets([root])[0]
+    sample = pset.samples[0]
+    (pset.root / sample.entry / "arrays.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CacheError, match=r"arrays.npz: missing or damaged artifact of casme2/01/.*run `fsr preprocess"):
+        build_features([pset], label_set="composite", flow_size=8, app_size=8)

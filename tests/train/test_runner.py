@@ -160,3 +160,15 @@ def test_two_worker_processes_give_the_same_predictions(honest_run, tmp_path):
     train(tmp_path / "w2", config(workers=2))
     assert_same_predictions(tmp_path / "w2", run)
     assert json.loads((tmp_path / "w2" / "env.json").read_text())["workers"] == 2
+
+
+def test_resume_refuses_a_changed_model(honest_run, tmp_path):
+    import dataclasses
+    import shutil
+
+    run, _ = honest_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    changed = dataclasses.replace(config_from_run(copy, {}), model_overrides={**TINY, "fuse_dim": 24})
+    with pytest.raises(UsageError, match=r"the model preset changed since this run started \(fuse_dim\)"):
+        train(copy, changed, resume=True)
