@@ -129,5 +129,10 @@ def load_prepared(path: Path, cache_dir: Path | None = None) -> PreparedSet:
         )
     samples = [PreparedSample(**s) for s in doc["samples"]]
     return PreparedSet(
-        manifest.parent, doc["dataset"], doc["params"], samples, doc.get("scaled", False), doc.get("source", "")
+        manifest.parent,
+        doc["dataset"],
+        doc["params"],
+        samples,
+        doc.get("scaled", False),
+        doc.get("source", ""),
     )

@@ -33,5 +33,7 @@ def test_five_class_sets_and_aliases():
     assert label_in_set("others", "casme2-5") == "others"
     assert label_in_set("sadness", "casme2-5") is None
     assert normalise_emotion(" Happy ") == "happiness"
-    with pytest.raises(UsageError, match="unknown label set 'nine'; choose one of: composite, casme2-5, samm-5"):
+    with pytest.raises(
+        UsageError, match="unknown label set 'nine'; choose one of: composite, casme2-5, samm-5"
+    ):
         label_in_set("happiness", "nine")

@@ -93,5 +93,7 @@ def test_a_damaged_artifact_names_the_file_and_the_fix(tmp_path: Path):
     pset = load_sets([root])[0]
     sample = pset.samples[0]
     (pset.root / sample.entry / "arrays.npz").write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(CacheError, match=r"arrays.npz: missing or damaged artifact of casme2/01/.*run `fsr preprocess"):
+    with pytest.raises(
+        CacheError, match=r"arrays.npz: missing or damaged artifact of casme2/01/.*run `fsr preprocess"
+    ):
         build_features([pset], label_set="composite", flow_size=8, app_size=8)
