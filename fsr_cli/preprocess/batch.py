@@ -22,7 +22,7 @@ from fsr_cli.cache import Cache
 from fsr_cli.data.sample import Problem, Sample
 from fsr_cli.errors import SampleError
 from fsr_cli.prepared import PreparedSample, write_manifest
-from fsr_cli.preprocess.pipeline import PreprocessConfig, prepared_record, process_sample
+from fsr_cli.preprocess.pipeline import PreprocessConfig, cached_entry, prepared_record, process_sample
 
 CACHE_DIRNAME = ".fsr"
 
@@ -159,21 +159,27 @@ def run_samples(
     events: Events,
 ) -> list[Outcome]:
     """Every sample's Outcome, in the order of `samples`."""
-    if workers <= 1 or len(samples) <= 1:
-        outcomes = []
-        for s in samples:
-            outcomes.append(
-                run_sample(s, cache=cache, config=config, force=force, on_stage=events.stage_done)
+    results: dict[int, Outcome] = {}
+    if workers > 1 and not force:
+        # Cache hits cost a hash of the frames: answer them here, start workers only for misses.
+        for i, s in enumerate(samples):
+            if cached_entry(s, cache=cache, config=config) is not None:
+                results[i] = run_sample(s, cache=cache, config=config, force=False)
+                events.sample_done(results[i])
+    todo = [i for i in range(len(samples)) if i not in results]
+    if workers <= 1 or len(todo) <= 1:
+        for i in todo:
+            results[i] = run_sample(
+                samples[i], cache=cache, config=config, force=force, on_stage=events.stage_done
             )
-            events.sample_done(outcomes[-1])
-        return outcomes
+            events.sample_done(results[i])
+        return [results[i] for i in range(len(samples))]
     ctx = _context()
     queue = ctx.Queue()
-    results: dict[int, Outcome] = {}
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(samples)), mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+        max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker, initargs=(queue,)
     ) as pool:
-        pending = {pool.submit(_work, s, cache.root, config, force): i for i, s in enumerate(samples)}
+        pending = {pool.submit(_work, samples[i], cache.root, config, force): i for i in todo}
         while pending:
             done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             _drain(queue, events)

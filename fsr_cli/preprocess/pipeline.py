@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fsr_cli.cache import Cache, Entry
+from fsr_cli.cache import Cache, Entry, make_key
 from fsr_cli.data.sample import Sample
 from fsr_cli.errors import SampleError
 from fsr_cli.prepared import FLOW_STAGE, PreparedSample
@@ -259,6 +259,16 @@ def process_sample(
         lambda: _compute(sample, data, config, on_stage),
         force=force,
     )
+
+
+def cached_entry(sample: Sample, *, cache: Cache, config: PreprocessConfig) -> Entry | None:
+    """The sample's finished `flow` entry, or None (a miss, or frames that cannot be read)."""
+    try:
+        inputs = [hashlib.sha256(b).hexdigest() for b in _read_bytes(sample)]
+    except SampleError:
+        return None
+    key = make_key(FLOW_STAGE, STAGE_VERSIONS["flow"], sample_key_params(sample, config), inputs)
+    return cache.get(FLOW_STAGE, key)
 
 
 def prepared_record(sample: Sample, entry: Entry, root) -> PreparedSample:
