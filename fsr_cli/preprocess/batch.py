@@ -163,8 +163,11 @@ def run_samples(
     if workers > 1 and not force:
         # Cache hits cost a hash of the frames: answer them here, start workers only for misses.
         for i, s in enumerate(samples):
-            if cached_entry(s, cache=cache, config=config) is not None:
-                results[i] = run_sample(s, cache=cache, config=config, force=False)
+            entry = cached_entry(s, cache=cache, config=config)
+            if entry is not None:
+                results[i] = Outcome(
+                    s.uid, s.source, prepared=prepared_record(s, entry, cache.root), hit=True
+                )
                 events.sample_done(results[i])
     todo = [i for i in range(len(samples)) if i not in results]
     if workers <= 1 or len(todo) <= 1:

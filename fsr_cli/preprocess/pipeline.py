@@ -250,21 +250,25 @@ def process_sample(
         SampleError: a frame is missing or unreadable, no face, onset > apex.
     """
     data = _read_bytes(sample)
-    inputs = [hashlib.sha256(b).hexdigest() for b in data]
     return cache.cached(
         FLOW_STAGE,
         STAGE_VERSIONS["flow"],
         sample_key_params(sample, config),
-        inputs,
+        _frame_hashes(data),
         lambda: _compute(sample, data, config, on_stage),
         force=force,
     )
 
 
+def _frame_hashes(data: list[bytes]) -> list[str]:
+    """The cache inputs of a sample: sha256 of every frame file read."""
+    return [hashlib.sha256(b).hexdigest() for b in data]
+
+
 def cached_entry(sample: Sample, *, cache: Cache, config: PreprocessConfig) -> Entry | None:
     """The sample's finished `flow` entry, or None (a miss, or frames that cannot be read)."""
     try:
-        inputs = [hashlib.sha256(b).hexdigest() for b in _read_bytes(sample)]
+        inputs = _frame_hashes(_read_bytes(sample))
     except SampleError:
         return None
     key = make_key(FLOW_STAGE, STAGE_VERSIONS["flow"], sample_key_params(sample, config), inputs)

@@ -29,25 +29,22 @@ def summary_table(metrics: dict, *, title: str = "pooled") -> Table:
     t = _titled(f"{title}: {metrics['protocol']} / {metrics['labels']} / {metrics['model']}", metrics)
     for col in ("scope", "UF1", "UAR", "Acc", "n", "absent classes"):
         t.add_column(col, justify="left" if col in ("scope", "absent classes") else "right")
-    t.add_row(
-        "pooled",
-        _f(metrics["uf1"]),
-        _f(metrics["uar"]),
-        _f(metrics["acc"]),
-        str(metrics["n_samples"]),
-        ", ".join(metrics["absent_classes"]),
-        style="bold",
-    )
+    t.add_row(*_metric_cells("pooled", metrics), style="bold")
     for name, m in metrics["per_dataset"].items():
-        t.add_row(
-            name,
-            _f(m["uf1"]),
-            _f(m["uar"]),
-            _f(m["acc"]),
-            str(m["n_samples"]),
-            ", ".join(m["absent_classes"]),
-        )
+        t.add_row(*_metric_cells(name, m))
     return t
+
+
+def _metric_cells(name: str, m: dict) -> list[str]:
+    """One table row: scope, UF1, UAR, Acc, n, absent classes."""
+    return [
+        name,
+        _f(m["uf1"]),
+        _f(m["uar"]),
+        _f(m["acc"]),
+        str(m["n_samples"]),
+        ", ".join(m["absent_classes"]),
+    ]
 
 
 def notes(metrics: dict) -> list[str]:
@@ -70,14 +67,7 @@ def fold_table(metrics: dict) -> Table:
     for col in ("fold", "UF1", "UAR", "Acc", "n", "absent classes"):
         t.add_column(col, justify="left" if col in ("fold", "absent classes") else "right")
     for name, m in metrics["per_fold"].items():
-        t.add_row(
-            name,
-            _f(m["uf1"]),
-            _f(m["uar"]),
-            _f(m["acc"]),
-            str(m["n_samples"]),
-            ", ".join(m["absent_classes"]),
-        )
+        t.add_row(*_metric_cells(name, m))
     return t
 
 
