@@ -8,9 +8,9 @@ fsr_cli.train.rundir):
     fold="final"   RUN/final/model.pt
     fold="<name>"  one fold's model, by the name config.yaml lists ('casme2/01', 'samm', ...)
 
-The crop side and drift setting come from the prepared.json the run was trained on (when it is
-still readable), so a clip is aligned as the training samples were; the frame rate of a folder
-of frames defaults to the native rate of the run's datasets.
+The crop side and drift setting are the ones the training data were preprocessed with (recorded
+in the run's config.yaml and in every checkpoint), so a clip is aligned as the training samples
+were; the frame rate of a folder of frames defaults to the native rate of the run's datasets.
 """
 
 from __future__ import annotations
@@ -115,17 +115,40 @@ def dataset_fps(names: list[str]) -> float | None:
     return rates.pop() if len(rates) == 1 else None
 
 
-def prepared_params(config: dict) -> tuple[dict, bool]:
-    """The preprocess parameters of the run's first readable prepared.json, and whether any is imported."""
-    params, scaled = {}, False
+def _prepared_json(config: dict) -> list[dict]:
+    """Preprocessing of a run written before it was recorded: read from its prepared.json files."""
+    found = []
     for d in config.get("datasets", []):
         try:
             doc = json.loads(Path(d["prepared"]).read_text())
         except (OSError, KeyError, TypeError, ValueError):
             continue  # the prepared data may live on another machine; the defaults then apply
-        params = params or doc.get("params", {})
-        scaled = scaled or bool(doc.get("scaled"))
-    return params, scaled
+        params = doc.get("params", {})
+        found.append(
+            {
+                "size": params.get("size"),
+                "remove_drift": params.get("remove_drift"),
+                "scaled": bool(doc.get("scaled")),
+            }
+        )
+    return found
+
+
+def preprocessing(config: dict, extra: dict) -> tuple[int, bool, bool]:
+    """(crop side, drift removal, any imported data) the models were trained with.
+
+    From the run's config.yaml, else the checkpoint, else (older runs) the prepared.json files;
+    the PreprocessConfig defaults where none says.
+    """
+    entries = [d["preprocessing"] for d in config.get("datasets", []) if "preprocessing" in d]
+    entries = entries or list(extra.get("preprocessing", [])) or _prepared_json(config)
+    computed = [e for e in entries if e.get("size") is not None]
+    first = computed[0] if computed else {}
+    return (
+        int(first.get("size", DEFAULT_CROP)),
+        bool(first.get("remove_drift", True)),
+        any(e.get("scaled") for e in entries),
+    )
 
 
 def _load(files: list[Path], source: Path):
@@ -135,7 +158,7 @@ def _load(files: list[Path], source: Path):
     shapes = {(tuple(d["classes"]), d["config"]["flow_size"], d["config"]["app_size"]) for _, d in loaded}
     if len(shapes) > 1:
         raise FsrError(f"{source}: the fold models disagree on classes or input sizes; train the run again")
-    return tuple((m, d["norm"]) for m, d in loaded), shapes.pop()
+    return tuple((m, d["norm"]) for m, d in loaded), shapes.pop(), loaded[0][1].get("extra", {})
 
 
 def load_predictor(
@@ -168,8 +191,8 @@ def load_predictor(
         if not files[0].is_file():
             raise UsageError(f"{checkpoint}: no such checkpoint; give a model.pt written by `fsr train`")
     source = Path(run if run is not None else checkpoint)
-    models, (classes, flow_size, app_size) = _load(files, source)
-    params, scaled = prepared_params(config or {})
+    models, (classes, flow_size, app_size), extra = _load(files, source)
+    crop, remove_drift, scaled = preprocessing(config or {}, extra)
     if scaled:
         warnings.append(
             "the run was trained on imported flows (0-255 images); the TV-L1 flow of a clip is in "
@@ -185,8 +208,8 @@ def load_predictor(
         kind=kind,
         source=source,
         paths=tuple(files),
-        crop=int(params.get("size", DEFAULT_CROP)),
-        remove_drift=bool(params.get("remove_drift", True)),
+        crop=crop,
+        remove_drift=remove_drift,
         fps=dataset_fps([d.get("name", "") for d in config.get("datasets", [])]) if config else None,
         config=config,
         warnings=tuple(warnings),

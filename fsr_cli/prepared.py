@@ -69,6 +69,18 @@ class PreparedSet:
     scaled: bool = False
     source: str = ""  # the dataset folder it was prepared from
 
+    def preprocessing(self) -> dict:
+        """What `fsr predict` must repeat on a new clip: crop side, drift removal, imported or not.
+
+        Training stores it in config.yaml and in every checkpoint, so a run or a lone model.pt
+        keeps it when the prepared data are gone. Imported flows have no crop or drift setting.
+        """
+        return {
+            "size": self.params.get("size"),
+            "remove_drift": self.params.get("remove_drift"),
+            "scaled": bool(self.scaled),
+        }
+
     def load(self, sample: PreparedSample) -> dict[str, np.ndarray]:
         path = self.root / sample.entry / "arrays.npz"
         try:

@@ -1,4 +1,9 @@
-"""Reading clips: a video file (OpenCV) or a folder of numbered frames, as a list of BGR frames."""
+"""Reading clips: a video file (OpenCV) or a folder of numbered frames, as a list of frames.
+
+A folder's images are decoded straight to grey, exactly as `fsr preprocess` decodes a dataset's
+frames, so a dataset clip given to `fsr predict` yields the very arrays training read. Videos
+come as BGR frames (what the codec gives) and are converted to grey by the pipeline.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 @dataclass
 class Clip:
     path: Path
-    frames: list[np.ndarray]  # BGR uint8 (H, W, 3), in time order
+    frames: list[np.ndarray]  # uint8, in time order: grey (H, W) from a folder, BGR (H, W, 3) from a video
     fps: float | None  # None where the source does not say (a folder of frames)
     names: list[str]  # frame file names, or 'frame 0', 'frame 1', ... for a video
 
@@ -46,7 +51,7 @@ def read_clip(path: Path, *, max_frames: int = 5000) -> Clip:
             raise UsageError(f"{path}: no image frames ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
         frames = []
         for f in files[:max_frames]:
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # as preprocess decodes dataset frames
             if img is None:
                 raise UsageError(f"{f}: unreadable image")
             frames.append(img)

@@ -169,7 +169,12 @@ def run_config_doc(cfg: TrainConfig, *, mcfg, fit, feats: Features, folds: list,
         "labels": cfg.labels,
         "classes": list(feats.classes),
         "datasets": [
-            {"name": s.dataset, "path": str(p), "prepared": str((s.root / MANIFEST).resolve())}
+            {
+                "name": s.dataset,
+                "path": str(p),
+                "prepared": str((s.root / MANIFEST).resolve()),
+                "preprocessing": s.preprocessing(),
+            }
             for s, p in zip(sets, cfg.datasets, strict=True)
         ],
         "cache_dir": str(cfg.cache_dir) if cfg.cache_dir else None,
@@ -259,7 +264,13 @@ def run_training(
         reporter.log,
         f"{len(feats)} samples, {len(feats.classes)} classes, {len(folds)} {cfg.protocol} folds -> {run}",
     )
-    extra = {"protocol": cfg.protocol, "labels": cfg.labels, "seed": cfg.seed, "epochs": fit.epochs}
+    extra = {
+        "protocol": cfg.protocol,
+        "labels": cfg.labels,
+        "seed": cfg.seed,
+        "epochs": fit.epochs,
+        "preprocessing": [s.preprocessing() for s in plan.sets],
+    }
     targets = [(f, rundir.fold_dir(run, f.name)) for f in folds]
     if cfg.final:  # issue 5: one model on every sample, for `fsr predict`
         targets.append((_final_fold(len(feats)), rundir.final_dir(run)))

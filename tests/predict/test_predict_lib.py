@@ -45,6 +45,34 @@ def test_run_settings_follow_its_prepared_data(world):
         load_predictor(run=world.ensemble, fold="final")
 
 
+def test_training_records_its_preprocessing_in_the_run_and_the_checkpoints(world):
+    import torch
+    import yaml
+
+    recorded = {"size": 128, "remove_drift": True, "scaled": False}
+    config = yaml.safe_load((world.run / "config.yaml").read_text())
+    assert [d["preprocessing"] for d in config["datasets"]] == [recorded]
+    doc = torch.load(world.run / "folds" / "casme2" / "01" / "model.pt", weights_only=True)
+    assert doc["extra"]["preprocessing"] == [recorded]
+
+
+def test_preprocessing_comes_from_the_run_then_the_checkpoint_then_prepared_json(tmp_path):
+    import json
+
+    from fsr_cli.predictor import preprocessing
+
+    imported = {"size": None, "remove_drift": None, "scaled": True}
+    run = {"datasets": [{"preprocessing": imported}, {"preprocessing": {"size": 96, "remove_drift": False}}]}
+    assert preprocessing(run, {"preprocessing": [{"size": 64, "remove_drift": True}]}) == (96, False, True)
+    lone = {"preprocessing": [{"size": 64, "remove_drift": False, "scaled": False}]}
+    assert preprocessing({}, lone) == (64, False, False)  # a checkpoint given alone
+    manifest = tmp_path / "prepared.json"
+    manifest.write_text(json.dumps({"params": {"size": 112, "remove_drift": False}}))
+    older = {"datasets": [{"prepared": str(manifest)}, {"prepared": str(tmp_path / "gone.json")}]}
+    assert preprocessing(older, {}) == (112, False, False)  # a run from before the record
+    assert preprocessing({"datasets": [{"prepared": str(tmp_path / "gone.json")}]}, {}) == (128, True, False)
+
+
 def _dataset_clip(world):
     """A CASME II clip folder with an annotated apex, its truth row and its prepared record."""
     pset = load_prepared(world.casme2)
@@ -66,11 +94,10 @@ def test_folder_of_dataset_frames_matches_the_training_features(world):
     assert doc["apex"]["frame"] == row.apex
     assert doc["apex"]["time_s"] == pytest.approx((row.apex - row.onset) / 200)
     assert (doc["fps"], doc["fps_source"], doc["frames"]) == (200.0, "run", row.offset - row.onset + 1)
-    # The same stages as training: the arrays of the prepared sample. Frames are decoded in
-    # colour here and in grey by preprocess (JPEG luma), so grey levels differ by rounding.
+    # The same decoding and stages as training: the arrays of the prepared sample.
     ref, ours = pset.load(record), prepare_video(folder, predictor, onset=row.onset, apex=row.apex)
-    assert np.abs(ours["apex"].astype(float) - ref["apex"]).mean() < 0.05
-    assert np.abs(ours["flow"] - ref["flow"]).mean() < 0.05 * np.abs(ref["flow"]).mean()
+    np.testing.assert_array_equal(ours["apex"], ref["apex"])
+    np.testing.assert_allclose(ours["flow"], ref["flow"], atol=1e-5)
     # ... and the same resize: the probabilities of the prepared sample.
     flow, app = sample_arrays(pset.load(record), flow_size=predictor.flow_size, app_size=predictor.app_size)
     trained = predict_proba(list(predictor.models), flow[None], app[None])[0]

@@ -26,12 +26,19 @@ def test_reads_mp4_frames_and_fps(tmp_path):
     assert abs(float(clip.frames[5].mean()) - 100) < 6
 
 
-def test_folder_of_frames_in_natural_order(tmp_path):
+def test_folder_of_frames_in_natural_order_decoded_to_grey(tmp_path):
     for i in (1, 2, 10):
-        cv2.imwrite(str(tmp_path / f"img{i}.png"), np.full((8, 8, 3), i, np.uint8))
+        img = np.zeros((8, 8, 3), np.uint8)
+        img[..., 2] = 10 * i  # red only: grey is about 0.3 of it
+        cv2.imwrite(str(tmp_path / f"img{i}.png"), img)
     clip = read_clip(tmp_path)
     assert clip.names == ["img1.png", "img2.png", "img10.png"]
-    assert [int(f[0, 0, 0]) for f in clip.frames] == [1, 2, 10]
+    assert [f.shape for f in clip.frames] == [(8, 8)] * 3
+    assert [int(f[0, 0]) for f in clip.frames] == [2, 5, 29]
+    # the very decoding of preprocess (pipeline._decode)
+    for i, frame in zip((1, 2, 10), clip.frames, strict=True):
+        data = np.frombuffer((tmp_path / f"img{i}.png").read_bytes(), np.uint8)
+        np.testing.assert_array_equal(frame, cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
     assert clip.fps is None
 
 
