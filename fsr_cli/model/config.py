@@ -19,6 +19,7 @@ from fsr_cli.errors import UsageError
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 SOA_MODES = ("learned", "fixed", "none")
+READOUTS = ("grid", "profile")
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,14 @@ class ModelConfig:
     motion_stream: bool = True
     motion_widths: tuple[int, ...] = (16, 24, 32)  # one conv stage each, 2x max-pool between stages
     motion_unshuffle: int = 2  # space-to-depth factor before stage 1 (28x28x3 -> 14x14x12)
-    grid: int = 4  # the last motion map is average-pooled to grid x grid (keeps where motion is)
+    motion_pools: int = 2  # 2x max-pools before stages 2..motion_pools+1 (fewer keep later maps larger)
+    # how the classifier reads the motion stream: "grid" = the last map average-pooled to
+    # grid x grid; "profile" = every stage's SOA profile along its own angle (needs SOA)
+    readout: str = "grid"
+    grid: int = 4
     # SOA after every motion stage
     soa: str = "learned"  # "learned" theta | "fixed" at 90 degrees (CVA) | "none"
-    theta_init_deg: float = 45.0
+    theta_init_deg: float | None = 45.0  # None (YAML null): uniform in [0, 180) per layer and fold
     soa_bins: int = 0  # bins along t; 0 = the map height (then theta = 90 gives exactly the rows)
     soa_kernel: int = 3  # taps of the depthwise 1-D conv over the pooled profile
     # appearance stream (FPF)
@@ -59,19 +64,30 @@ class ModelConfig:
     label_smoothing: float = 0.1
     class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
+    flow_noise: float = 0.0  # std of Gaussian noise added to the normalised training flow (0 = off)
 
     def __post_init__(self):
         if self.soa not in SOA_MODES:
             raise UsageError(
                 f"model config {self.name}: soa={self.soa!r} is not one of {', '.join(SOA_MODES)}"
             )
+        if self.readout not in READOUTS:
+            raise UsageError(
+                f"model config {self.name}: readout={self.readout!r} is not one of {', '.join(READOUTS)}"
+            )
+        if self.readout == "profile" and self.soa == "none":
+            raise UsageError(
+                f"model config {self.name}: readout 'profile' reads SOA profiles; set soa or use 'grid'"
+            )
+        if self.motion_pools < 0:
+            raise UsageError(f"model config {self.name}: motion_pools must be >= 0, got {self.motion_pools}")
         if not (self.motion_stream or self.appearance_stream):
             raise UsageError(f"model config {self.name}: at least one of motion_stream/appearance_stream")
         side = self.flow_size // self.motion_unshuffle
-        if self.motion_stream and side < 2 ** (len(self.motion_widths) - 1):
+        if self.motion_stream and side < 2 ** min(self.motion_pools, len(self.motion_widths) - 1):
             raise UsageError(
                 f"model config {self.name}: flow_size {self.flow_size} is too small for "
-                f"{len(self.motion_widths)} stages after unshuffle {self.motion_unshuffle}"
+                f"{self.motion_pools} pools after unshuffle {self.motion_unshuffle}"
             )
         if self.appearance_stream and self.app_size % (self.app_patch * self.app_window):
             raise UsageError(

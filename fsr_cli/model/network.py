@@ -47,32 +47,64 @@ def _soa(cfg: ModelConfig, channels: int) -> nn.Module:
     )
 
 
+def stage_sides(cfg: ModelConfig) -> list[int]:
+    """Side of every motion stage's map: the unshuffled input, halved by each max-pool."""
+    side, sides = cfg.flow_size // cfg.motion_unshuffle, []
+    for i in range(len(cfg.motion_widths)):
+        if 0 < i <= cfg.motion_pools:
+            side = -(-side // 2)  # ceil_mode pooling
+        sides.append(side)
+    return sides
+
+
 class MotionStream(nn.Module):
-    """(u, v, strain) -> space-to-depth -> conv stages with SOA, 2x max-pool between -> grid pool."""
+    """(u, v, strain) -> space-to-depth -> conv stages with SOA (max-pools between) -> readout.
+
+    Readout "grid": the last map average-pooled to grid x grid (which facial region moved).
+    Readout "profile": every stage's SOA profile, the map's mean in each bin along that layer's
+    t = x cos(theta) + y sin(theta), concatenated. The classifier then sees the motion only
+    through the learned orientations, so each angle has a direct effect on the loss; with the
+    grid readout the angle only modulates a residual gate, the loss barely depends on it, and
+    it stays where it starts (README, "What the learned angle means here").
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.unshuffle = cfg.motion_unshuffle
+        self.pools = cfg.motion_pools
         self.grid = cfg.grid
+        self.readout = cfg.readout
         widths = [3 * cfg.motion_unshuffle**2, *cfg.motion_widths]
         self.stages = nn.ModuleList(
             Stage(c_in=a, c_out=b, soa=_soa(cfg, b)) for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
-        self.out_dim = widths[-1] * cfg.grid**2
+        if cfg.readout == "profile":
+            sides = stage_sides(cfg)
+            bins = [cfg.soa_bins or side for side in sides]
+            self.out_dim = sum(w * k for w, k in zip(cfg.motion_widths, bins, strict=True))
+        else:
+            self.out_dim = widths[-1] * cfg.grid**2
+
+    def pooled(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Stage i's input: x max-pooled when a pool precedes stage i."""
+        return F.max_pool2d(x, 2, ceil_mode=True) if 0 < i <= self.pools else x
 
     def features(self, flow: torch.Tensor) -> list[torch.Tensor]:
         """The output map of every stage (after its SOA)."""
         x = F.pixel_unshuffle(flow, self.unshuffle)  # (B, 3*r*r, S/r, S/r): lossless, 4x fewer pixels
         maps = []
         for i, stage in enumerate(self.stages):
-            x = stage(F.max_pool2d(x, 2, ceil_mode=True) if i else x)
+            x = stage(self.pooled(i, x))
             maps.append(x)
         return maps
 
     def forward(self, flow: torch.Tensor) -> torch.Tensor:
-        x = self.features(flow)[-1]
+        maps = self.features(flow)
+        if self.readout == "profile":
+            profiles = [stage.soa.profile(m)[0] for stage, m in zip(self.stages, maps, strict=True)]
+            return torch.cat([p.flatten(1) for p in profiles], dim=1)  # (B, sum C_i * K_i)
         # A grid pool, not a global one: which facial region moved is the class cue.
-        return F.adaptive_avg_pool2d(x, self.grid).flatten(1)  # (B, C * grid * grid)
+        return F.adaptive_avg_pool2d(maps[-1], self.grid).flatten(1)  # (B, C * grid * grid)
 
 
 class Absent(nn.Module):
@@ -127,7 +159,7 @@ class FaceSleuthR(nn.Module):
             return []
         maps, x = [], F.pixel_unshuffle(flow, self.motion.unshuffle)
         for i, stage in enumerate(self.motion.stages):
-            h = F.gelu(stage.norm(stage.conv(F.max_pool2d(x, 2, ceil_mode=True) if i else x)))
+            h = F.gelu(stage.norm(stage.conv(self.motion.pooled(i, x))))
             if isinstance(stage.soa, SOA):
                 maps.append(stage.soa.gate(h).mean(1))
             x = stage.soa(h)

@@ -63,7 +63,8 @@ class SOA(nn.Module):
 
     Args:
         channels: C of the input map.
-        theta_init_deg: initial angle in degrees (90 = rows = CVA).
+        theta_init_deg: initial angle in degrees (90 = rows = CVA); None draws it uniformly in
+            [0, 180) from torch's generator (seeded per fold by the engine, so reproducible).
         learn_theta: a trainable parameter if True, else a buffer fixed at theta_init_deg.
         bins: K; 0 means K = the input height.
         kernel_size: taps of the depthwise 1-D conv over the pooled profile.
@@ -73,13 +74,16 @@ class SOA(nn.Module):
         self,
         *,
         channels: int,
-        theta_init_deg: float = 90.0,
+        theta_init_deg: float | None = 90.0,
         learn_theta: bool = True,
         bins: int = 0,
         kernel_size: int = 3,
     ):
         super().__init__()
-        theta = torch.tensor(math.radians(theta_init_deg), dtype=torch.float32)
+        if theta_init_deg is None:
+            theta = torch.rand((), dtype=torch.float32) * math.pi
+        else:
+            theta = torch.tensor(math.radians(theta_init_deg), dtype=torch.float32)
         if learn_theta:
             self.theta = nn.Parameter(theta)
         else:
@@ -87,13 +91,21 @@ class SOA(nn.Module):
         self.bins = bins
         self.conv = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
 
-    def gate(self, x: torch.Tensor) -> torch.Tensor:
-        """The attention weights a in [0, 1], (B, C, H, W)."""
+    def profile(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weighted mean of x in each bin along t: (B, C, K), and the assignment (K, H*W).
+
+        The gate reads it, and so does the motion stream's profile readout (network.py).
+        """
         B, C, H, W = x.shape
         w = soft_bins(self.theta, height=H, width=W, bins=self.bins or H)  # (K, H*W)
         pool = w / (w.sum(dim=1, keepdim=True) + _EPS)  # rows sum to 1: weighted mean per bin
         # 2-D matmuls (B*C rows) rather than broadcast ones: one GEMM per fold under vmap.
-        profile = (x.reshape(B * C, H * W) @ pool.T).view(B, C, -1)  # (B, C, K)
+        return (x.reshape(B * C, H * W) @ pool.T).view(B, C, -1), w
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The attention weights a in [0, 1], (B, C, H, W)."""
+        B, C, H, W = x.shape
+        profile, w = self.profile(x)  # (B, C, K), (K, H*W)
         a = torch.sigmoid(self.conv(standardise(profile)))  # (B, C, K)
         return (a.reshape(B * C, -1) @ w).view(B, C, H, W)  # linear interpolation of the gate along t
 

@@ -5,9 +5,11 @@ Gaussian displacement bumps anchored on the 68 dlib landmarks, with directions i
 own frame (x along the eye line, y towards the chin). Positive = lip corners up and out (AU12,
 with AU6); surprise = brows up (AU1+2); the negative emotions all lower the inner brows (AU4)
 and add their own second unit (AU9 nose wrinkler, AU15 lip corner depressor, ...). So the
-dominant motion axis is vertical in the face; `angle_deg` rotates every direction by that angle
-in image coordinates (x right, y down, the convention of SOA's theta), so the dominant axis
-lies at 90 + angle degrees.
+dominant motion axis is vertical in the face; `angle_deg` rotates the whole expression field by
+that angle about the face centre, directions and where the bumps sit alike (image coordinates,
+x right, y down, the convention of SOA's theta), so the dominant axis lies at 90 + angle degrees
+and the rows the bilateral pairs share (brows, mouth corners) turn with it. The face itself is
+not rotated.
 """
 
 from __future__ import annotations
@@ -109,18 +111,20 @@ def unit_field(
         landmarks: (68, 2) landmarks of the neutral face.
         units: (action unit, strength) pairs, as `action_units` returns them.
         width, height: frame size.
-        angle_deg: every direction is rotated by this angle (image coordinates, x right, y down).
+        angle_deg: the field (directions and bump positions) is rotated by this angle about the
+            centre of the landmarks (image coordinates, x right, y down).
 
     Returns:
         (H, W, 2) float32 field (dx, dy): a pixel's content moves by field * peak pixels.
     """
     ex, ey, iod = _face_frame(landmarks)
     rot = _rotation(angle_deg)
+    middle = landmarks.mean(0)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     field = np.zeros((height, width, 2), np.float32)
     for unit, strength in units:
         for b in ACTION_UNITS[unit]:
-            centre = landmarks[list(b.at)].mean(0) + b.below * iod * ey
+            centre = middle + rot @ (landmarks[list(b.at)].mean(0) + b.below * iod * ey - middle)
             d = rot @ (b.direction[0] * ex + b.direction[1] * ey)
             d = d / np.linalg.norm(d)
             g = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * (b.sigma * iod) ** 2))

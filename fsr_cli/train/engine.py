@@ -238,6 +238,19 @@ class _Folds:
         return [out[i, : len(t)] for i, t in enumerate(tests)]
 
 
+def _fold_noise(st: _Folds, on: np.ndarray, shape: tuple) -> torch.Tensor:
+    """Standard normal noise (F, *shape), each active fold's from its own stream, zeros elsewhere.
+
+    Like the shift augmentation, only active folds draw, so a fold's noise does not depend on
+    the other folds of its chunk (a fold trained alone sees the same noise).
+    """
+    out = torch.zeros((len(on), *shape))
+    for f in np.flatnonzero(on):
+        gen = torch.Generator().manual_seed(int(st.streams[f].rng.integers(1 << 62)))
+        out[f] = torch.randn(shape, generator=gen)
+    return out
+
+
 def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int) -> tuple[np.ndarray, np.ndarray]:
     """Train every fold for one of its epochs; returns per-fold mean loss and train accuracy."""
     fit, cfg, n = st.fit, st.cfg, len(st.folds)
@@ -262,6 +275,8 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int) -> tuple[np.ndarray, np.n
             ]
             offs = torch.from_numpy(np.concatenate(offs))
             flow_b = _shift(flow_b.flatten(0, 1), offs, cfg.shift_aug).view(flow_b.shape)
+        if cfg.flow_noise:
+            flow_b = flow_b + cfg.flow_noise * _fold_noise(st, on, flow_b.shape[1:])
         y_b, active = y_t[idx_t], torch.from_numpy(on).float()
         logits = st.forward(flow_b, app_b)
         losses = st.loss(logits, y_b, active)  # (F,)

@@ -36,6 +36,13 @@ def test_config_round_trips_through_a_dict():
 def test_bad_values_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="soa='sideways'"):
         load_preset("facesleuth-r", soa="sideways")
+    with pytest.raises(UsageError, match="readout='rings' is not one of grid, profile"):
+        load_preset("facesleuth-r", readout="rings")
+    with pytest.raises(UsageError, match="readout 'profile' reads SOA profiles"):
+        load_preset("facesleuth-r", soa="none")
+    with pytest.raises(UsageError, match="motion_pools must be >= 0, got -1"):
+        load_preset("facesleuth-r", motion_pools=-1)
+    assert load_preset("facesleuth-r", soa="none", readout="grid").readout == "grid"
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nmodel: [1, 2\n")
     with pytest.raises(UsageError, match="not valid YAML"):

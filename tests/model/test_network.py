@@ -25,8 +25,9 @@ def test_shapes_for_every_preset(name, size):
     maps = model.attention_maps(flow, app)
     assert len(maps) == N_SOA[name]
     side = size // cfg.motion_unshuffle
-    for i, m in enumerate(maps):
-        assert m.shape == (2, -(-side // 2**i), -(-side // 2**i))
+    for i, m in enumerate(maps):  # a 2x max-pool (ceil) before each of stages 2..motion_pools+1
+        s = -(-side // 2 ** min(i, cfg.motion_pools))
+        assert m.shape == (2, s, s)
         assert (m >= 0).all() and (m <= 1).all()
 
 
@@ -41,13 +42,40 @@ def test_soa_parameter_overhead_is_under_one_percent():
     soa = sum(p.numel() for m in model.soa_layers() for p in m.parameters())
     total = count_params(model)
     assert soa / total < 0.01
-    assert total - count_params(build_model(load_preset("no-orientation"))) == soa
+    # the same network on the grid readout without SOA differs by the SOA blocks and the
+    # readout's width only
+    grid = load_preset("facesleuth-r", soa="none", readout="grid")
+    readout_in = model.motion.out_dim - build_model(grid).motion.out_dim
+    assert total - count_params(build_model(grid)) == soa + readout_in * grid.fuse_dim
 
 
-def test_theta_starts_at_the_preset_angle():
+def test_theta_starts_at_random_reproducibly_or_at_the_given_angle():
     cfg = load_preset("facesleuth-r")
-    assert build_model(cfg).thetas_deg() == [cfg.theta_init_deg] * 3
+    assert cfg.theta_init_deg is None
+
+    def start(seed: int) -> list[float]:
+        torch.manual_seed(seed)
+        return build_model(cfg).thetas_deg()
+
+    assert start(0) == start(0) != start(1)
+    assert len(set(start(0))) == 3 and all(0 <= t < 180 for t in start(0) + start(1))
+    assert build_model(load_preset("facesleuth-r", theta_init_deg=30.0)).thetas_deg() == [30.0] * 3
     assert build_model(load_preset("cva")).thetas_deg() == [90.0] * 3
+
+
+def test_profile_readout_at_90_degrees_is_the_row_means_of_every_stage():
+    torch.manual_seed(0)
+    model = build_model(load_preset("facesleuth-r", theta_init_deg=90.0)).eval()
+    flow = torch.randn(2, 3, 28, 28)
+    maps = model.motion.features(flow)
+    rows = torch.cat([m.mean(dim=3).flatten(1) for m in maps], dim=1)  # (B, sum C_i * H_i)
+    torch.testing.assert_close(model.motion(flow), rows, atol=1e-5, rtol=1e-5)
+    # the angle acts on the classifier's input directly, not only through the gates
+    with torch.no_grad():
+        for soa in model.soa_layers():
+            soa.theta.fill_(0.0)  # columns instead of rows
+    cols = torch.cat([m.mean(dim=2).flatten(1) for m in model.motion.features(flow)], dim=1)
+    torch.testing.assert_close(model.motion(flow), cols, atol=1e-5, rtol=1e-5)
 
 
 def test_no_orientation_has_no_theta():

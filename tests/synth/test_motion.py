@@ -81,6 +81,34 @@ def test_axis_is_vertical_in_the_face_and_rotates_with_angle(landmarks, emotion)
         assert (axis - (90.0 + roll + angle) + 90) % 180 - 90 == pytest.approx(0.0, abs=6.0), (angle, axis)
 
 
+def _layout_axis(field: np.ndarray) -> float:
+    """Principal axis (degrees, mod 180) of where the field moves, weighted by its magnitude."""
+    mag = np.linalg.norm(field, axis=-1)
+    ys, xs = np.mgrid[0 : field.shape[0], 0 : field.shape[1]]
+    w = mag / mag.sum()
+    dx, dy = xs - (w * xs).sum(), ys - (w * ys).sum()
+    cxx, cyy, cxy = (w * dx * dx).sum(), (w * dy * dy).sum(), (w * dx * dy).sum()
+    return float(0.5 * np.degrees(np.arctan2(2 * cxy, cxx - cyy)) % 180)
+
+
+def test_angle_turns_where_the_face_moves_too(landmarks):
+    # Surprise moves both brows: a layout along the eye line at angle 0, turned by the angle.
+    roll = _roll(landmarks)
+    for angle in (0.0, 45.0, 90.0):
+        f = unit_field(landmarks, action_units("surprise"), width=W, height=H, angle_deg=angle)
+        assert (_layout_axis(f) - (roll + angle) + 90) % 180 - 90 == pytest.approx(0.0, abs=4.0), angle
+    # ... about the centre of the landmarks: the centre of the motion turns about it by the angle
+    centres = {}
+    for angle in (0.0, 90.0):
+        mag = np.linalg.norm(
+            unit_field(landmarks, action_units("surprise"), width=W, height=H, angle_deg=angle), axis=-1
+        )
+        ys, xs = np.mgrid[0:H, 0:W]
+        centres[angle] = np.array([(mag * xs).sum(), (mag * ys).sum()]) / mag.sum() - landmarks.mean(0)
+    turned = np.array([-centres[0.0][1], centres[0.0][0]])  # +90 degrees, y down
+    np.testing.assert_allclose(centres[90.0], turned, atol=1.0)
+
+
 def test_others_is_weak_and_drawn_from_the_seed():
     a = action_units("others", np.random.default_rng(1))
     assert len(a) == 1 and 0.3 < a[0][1] < 0.65

@@ -55,10 +55,17 @@ def test_results_shapes_history_and_progress(small_run, toy):
         assert model.thetas_deg() == r.history[-1]["theta_deg"]
 
 
-def test_theta_moves_from_the_preset_init(small_run):
-    cfg, *_, res, _ = small_run
-    moved = [abs(t - cfg.theta_init_deg) for r in res for t in r.history[-1]["theta_deg"]]
-    assert max(moved) > 0.5
+def test_theta_starts_from_the_fold_seed_and_moves(small_run):
+    from fsr_cli.train.engine import fold_seed
+
+    cfg, fit, folds, res, _ = small_run
+    starts = []
+    for f, r in zip(folds, res, strict=True):
+        torch.manual_seed(fold_seed(fit.seed, f.name))  # as the engine builds a fold's model
+        start = build_model(cfg).thetas_deg()
+        starts.append(start)
+        assert max(abs(a - b) for a, b in zip(start, r.history[-1]["theta_deg"], strict=True)) > 0.5
+    assert len({tuple(s) for s in starts}) == len(folds)  # every fold starts elsewhere
 
 
 def test_same_call_twice_is_identical(small_run, toy):
@@ -89,6 +96,19 @@ def test_a_short_fold_trains_the_same_beside_longer_ones(toy):
     together = fit_folds(cfg, fit, **_arrays(toy), folds=[short, long_])[0]
     np.testing.assert_allclose(alone.test_probs, together.test_probs, atol=1e-4)
     assert alone.history[-1]["theta_deg"] == pytest.approx(together.history[-1]["theta_deg"], abs=1e-3)
+
+
+def test_flow_noise_is_drawn_per_fold_and_reproducible(toy):
+    cfg = load_preset("facesleuth-r", flow_noise=2.0)
+    fit = FitConfig.from_model(cfg, seed=2, epochs=2, batch_size=16)
+    folds = group_folds(toy["groups"], 4)[:2]
+    together = fit_folds(cfg, fit, **_arrays(toy), folds=folds)
+    again = fit_folds(cfg, fit, **_arrays(toy), folds=folds)
+    (alone,) = fit_folds(cfg, fit, **_arrays(toy), folds=folds[1:])
+    assert np.array_equal(together[0].test_probs, again[0].test_probs)
+    np.testing.assert_allclose(alone.test_probs, together[1].test_probs, atol=1e-4)
+    (clean,) = fit_folds(load_preset("facesleuth-r"), fit, **_arrays(toy), folds=folds[1:])
+    assert np.abs(clean.test_probs - alone.test_probs).max() > 1e-3  # the noise reached training
 
 
 def test_normalisation_uses_training_samples_only(toy):
