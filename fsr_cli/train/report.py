@@ -108,14 +108,20 @@ def theta_tables(summary: dict) -> list[Table]:
             f"{layer['max_deg']:.2f}",
             _trajectory(layer["trajectory_mean_deg"]),
         )
-    folds = Table(title="final angle per fold (degrees)")
+    folds = Table(title="angle per fold (degrees): start -> final")
     folds.add_column("fold")
     for layer in summary["layers"]:
         folds.add_column(f"layer {layer['layer']}", justify="right")
     names = list(summary["layers"][0]["per_fold"]) if summary["layers"] else []
     for name in names:
-        folds.add_row(name, *(f"{layer['per_fold'][name]:.2f}" for layer in summary["layers"]))
+        folds.add_row(name, *(_start_final(layer, name) for layer in summary["layers"]))
     return [head, folds]
+
+
+def _start_final(layer: dict, fold: str) -> str:
+    start = layer.get("per_fold_start", {}).get(fold)
+    final = f"{layer['per_fold'][fold]:.2f}"
+    return final if start is None else f"{start:.2f} -> {final}"
 
 
 def confusion_png(metrics: dict, path: Path) -> Path:

@@ -2,8 +2,13 @@
 
 theta.json (written by `fsr train`):
     {"model": "facesleuth-r", "soa": "learned" | "fixed" | "none", "n_layers": L, "epochs": E,
-     "folds": {"<fold>": {"final_deg": [L floats], "trajectory_deg": [[E floats] per layer]}},
+     "folds": {"<fold>": {"start_deg": [L floats], "final_deg": [L floats],
+                          "trajectory_deg": [[E floats] per layer]}},
      "final": {...same for the --final model...}}
+
+start_deg is where each angle began: presets with `theta_init_deg: null` draw it at random from
+the fold's seed, so it is rebuilt from the run's model config and seed (the engine builds a
+fold's model under that same seed). Runs written before it was recorded have no start_deg.
 
 Angles are orientations in degrees in [0, 180) (theta and theta + 180 give the same bins); 90
 degrees means the SOA bins are image rows, i.e. FaceSleuth's fixed vertical attention. Mean and
@@ -45,16 +50,33 @@ def fold_thetas(history: list[dict]) -> dict:
     return {"final_deg": traj[-1].round(4).tolist(), "trajectory_deg": traj.T.round(4).tolist()}
 
 
+def start_angles(config: dict, fold: str) -> list[float]:
+    """The angles a fold's model started from (degrees), as the engine drew them."""
+    import torch
+
+    from fsr_cli.model.config import ModelConfig
+    from fsr_cli.model.network import build_model
+    from fsr_cli.train.engine import fold_seed
+
+    with torch.random.fork_rng():
+        torch.manual_seed(fold_seed(config["fit"]["seed"], fold))
+        return build_model(ModelConfig.from_dict(config["model"])).thetas_deg()
+
+
 def theta_doc(run: Path, *, folds: list[str], config: dict) -> dict:
-    """theta.json of a run from its folds' history.csv files."""
-    per_fold = {f: fold_thetas(rundir.read_history(rundir.fold_dir(run, f) / rundir.HISTORY)) for f in folds}
+    """theta.json of a run from its folds' history.csv files and the model config."""
+    per_fold = {
+        f: {"start_deg": start_angles(config, f)}
+        | fold_thetas(rundir.read_history(rundir.fold_dir(run, f) / rundir.HISTORY))
+        for f in folds
+    }
     doc: dict = {"model": config["model"].get("name", config.get("model_source"))}
     n_layers = max((len(v["final_deg"]) for v in per_fold.values()), default=0)
     doc["soa"] = soa_mode(config["model"], n_layers, [v["trajectory_deg"] for v in per_fold.values()])
     doc.update(n_layers=n_layers, epochs=config["fit"]["epochs"], folds=per_fold)
     final = rundir.final_dir(run) / rundir.HISTORY
     if final.is_file():
-        doc["final"] = fold_thetas(rundir.read_history(final))
+        doc["final"] = {"start_deg": start_angles(config, "final")} | fold_thetas(rundir.read_history(final))
     return doc
 
 
@@ -93,6 +115,7 @@ def summarise(doc: dict, *, run: str | None = None) -> dict:
     layers = []
     for i in range(doc["n_layers"]):
         per_fold = {f: v["final_deg"][i] for f, v in doc["folds"].items() if len(v["final_deg"]) > i}
+        starts = {f: v["start_deg"][i] for f, v in doc["folds"].items() if len(v.get("start_deg", [])) > i}
         vals = np.array(list(per_fold.values()), dtype=np.float64)
         traj = np.array([v["trajectory_deg"][i] for v in doc["folds"].values()], dtype=np.float64)  # (F, E)
         mean, std = axial_stats(vals)
@@ -105,6 +128,7 @@ def summarise(doc: dict, *, run: str | None = None) -> dict:
                 "min_deg": round(float(vals.min()), 4),
                 "max_deg": round(float(vals.max()), 4),
                 "per_fold": per_fold,
+                "per_fold_start": starts,
                 "trajectory_mean_deg": traj_mean.round(4).tolist(),
                 "trajectory_std_deg": traj_std.round(4).tolist(),
             }

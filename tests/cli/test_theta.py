@@ -23,8 +23,12 @@ def test_theta_show_json_and_plot(tmp_path):
         assert abs(layer["mean_deg"] - np.degrees(np.angle(z)) / 2 % 180) < 1e-3
         assert abs(layer["std_deg"] - np.degrees(np.sqrt(-2 * np.log(abs(z)))) / 2) < 1e-3
         assert len(layer["trajectory_mean_deg"]) == pb.EPOCHS
+        starts = {f: theta["folds"][f]["start_deg"][layer["layer"]] for f in theta["folds"]}
+        assert layer["per_fold_start"] == starts
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "SOA angles (degrees)" in r.stderr and "final angle per fold" in r.stderr
+    assert "SOA angles (degrees)" in r.stderr and "angle per fold (degrees): start -> final" in r.stderr
+    fold, layer0 = sorted(theta["folds"])[0], doc["layers"][0]
+    assert f"{layer0['per_fold_start'][fold]:.2f} -> {layer0['per_fold'][fold]:.2f}" in r.stderr
 
 
 def test_theta_show_two_runs_and_a_run_without_angles(tmp_path):

@@ -97,6 +97,20 @@ def test_theta_json_has_every_fold_and_layer(honest_run):
     for v in doc["folds"].values():
         assert len(v["final_deg"]) == doc["n_layers"] >= 1
         assert all(len(t) == EPOCHS and t[-1] == v["final_deg"][i] for i, t in enumerate(v["trajectory_deg"]))
+    # random starts, recorded: the fold's own, and the angles moved from there during training
+    starts = [tuple(v["start_deg"]) for v in doc["folds"].values()]
+    assert len(set(starts)) == len(starts) and all(0 <= a < 180 for s in starts for a in s)
+    first = doc["folds"]["casme2/01"]
+    assert max(abs(a - b) for a, b in zip(first["start_deg"], first["final_deg"], strict=True)) > 0.5
+    import torch
+
+    from fsr_cli.model.config import ModelConfig
+    from fsr_cli.model.network import build_model
+    from fsr_cli.train.engine import fold_seed
+
+    config = rundir.read_config(run)
+    torch.manual_seed(fold_seed(config["fit"]["seed"], "casme2/01"))  # as the engine builds the fold
+    assert first["start_deg"] == build_model(ModelConfig.from_dict(config["model"])).thetas_deg()
 
 
 def test_same_command_twice_gives_identical_predictions(honest_run, tmp_path):
