@@ -34,7 +34,7 @@ class ModelConfig:
     n_classes: int = 3
     # motion stream
     motion_stream: bool = True
-    motion_widths: tuple[int, ...] = (16, 24, 32)  # one conv stage each, 2x max-pool between stages
+    motion_widths: tuple[int, ...] = (16, 24, 32)  # one conv stage each
     motion_unshuffle: int = 2  # space-to-depth factor before stage 1 (28x28x3 -> 14x14x12)
     motion_pools: int = 2  # 2x max-pools before stages 2..motion_pools+1 (fewer keep later maps larger)
     # how the classifier reads the motion stream: "grid" = the last map average-pooled to
