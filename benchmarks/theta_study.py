@@ -48,11 +48,11 @@ def synth_prepared(root: Path, *, angle: float, subjects: int, clips: int, seed:
 
 def loso_run(cfg, features, *, seed: int, epochs: int | None) -> dict:
     """Pooled UF1, mean final training loss and per-fold final angles of one LOSO run."""
-    from fsr_cli.train.engine import FitConfig, Fold, fit_folds
+    from fsr_cli.train.engine import FitConfig, fit_folds
     from fsr_cli.train.metrics import score
+    from fsr_cli.train.protocols import make_folds
 
-    groups = features.groups
-    folds = [Fold(g, np.where(groups != g)[0], np.where(groups == g)[0]) for g in np.unique(groups)]
+    folds = make_folds(features, "loso")
     fit = FitConfig.from_model(cfg, seed=seed, **({"epochs": epochs} if epochs else {}))
     results = fit_folds(cfg, fit, flow=features.flow, app=features.app, y=features.y, folds=folds)
     y_true = np.concatenate([features.y[f.test_idx] for f in folds])

@@ -117,20 +117,15 @@ def dataset_fps(names: list[str]) -> float | None:
 
 def _prepared_json(config: dict) -> list[dict]:
     """Preprocessing of a run written before it was recorded: read from its prepared.json files."""
+    from fsr_cli.prepared import preprocessing_record
+
     found = []
     for d in config.get("datasets", []):
         try:
             doc = json.loads(Path(d["prepared"]).read_text())
         except (OSError, KeyError, TypeError, ValueError):
             continue  # the prepared data may live on another machine; the defaults then apply
-        params = doc.get("params", {})
-        found.append(
-            {
-                "size": params.get("size"),
-                "remove_drift": params.get("remove_drift"),
-                "scaled": bool(doc.get("scaled")),
-            }
-        )
+        found.append(preprocessing_record(doc.get("params", {}), scaled=bool(doc.get("scaled"))))
     return found
 
 

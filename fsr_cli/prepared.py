@@ -58,6 +58,11 @@ class PreparedSample:
         return f"{self.dataset}/{self.subject}"
 
 
+def preprocessing_record(params: dict, *, scaled: bool) -> dict:
+    """The part of a manifest's params (and its `scaled` flag) that `fsr predict` must repeat."""
+    return {"size": params.get("size"), "remove_drift": params.get("remove_drift"), "scaled": bool(scaled)}
+
+
 @dataclass
 class PreparedSet:
     """One prepared dataset: its manifest and lazy access to the arrays."""
@@ -75,11 +80,7 @@ class PreparedSet:
         Training stores it in config.yaml and in every checkpoint, so a run or a lone model.pt
         keeps it when the prepared data are gone. Imported flows have no crop or drift setting.
         """
-        return {
-            "size": self.params.get("size"),
-            "remove_drift": self.params.get("remove_drift"),
-            "scaled": bool(self.scaled),
-        }
+        return preprocessing_record(self.params, scaled=self.scaled)
 
     def load(self, sample: PreparedSample) -> dict[str, np.ndarray]:
         path = self.root / sample.entry / "arrays.npz"

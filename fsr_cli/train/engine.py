@@ -78,6 +78,13 @@ def fold_seed(seed: int, name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "little") >> 1
 
 
+def initial_model(cfg: ModelConfig, *, seed: int, name: str) -> torch.nn.Module:
+    """Fold `name`'s model before training: its weights and angles depend on (seed, fold) only."""
+    with torch.random.fork_rng():
+        torch.manual_seed(fold_seed(seed, name))
+        return build_model(cfg)
+
+
 def fold_norm(flow: np.ndarray, app: np.ndarray, idx: np.ndarray) -> dict:
     """Per-channel mean/std over the given (training) samples, as lists (JSON- and pickle-friendly)."""
 
@@ -151,11 +158,7 @@ class _Folds:
     def __init__(self, cfg: ModelConfig, fit: FitConfig, folds: list[Fold], flow, app, y):
         self.cfg, self.fit, self.folds = cfg, fit, folds
         seeds = [fold_seed(fit.seed, f.name) for f in folds]
-        models = []
-        for s in seeds:
-            with torch.random.fork_rng():
-                torch.manual_seed(s)  # the fold's initial weights depend on (seed, fold) only
-                models.append(build_model(cfg))
+        models = [initial_model(cfg, seed=fit.seed, name=f.name) for f in folds]
         self.params, self.buffers = stack_module_state(models)
         self.template = copy.deepcopy(models[0]).to("meta")
         self.theta_names = [n for n in [*self.params, *self.buffers] if n.endswith("soa.theta")]

@@ -52,15 +52,11 @@ def fold_thetas(history: list[dict]) -> dict:
 
 def start_angles(config: dict, fold: str) -> list[float]:
     """The angles a fold's model started from (degrees), as the engine drew them."""
-    import torch
-
     from fsr_cli.model.config import ModelConfig
-    from fsr_cli.model.network import build_model
-    from fsr_cli.train.engine import fold_seed
+    from fsr_cli.train.engine import initial_model
 
-    with torch.random.fork_rng():
-        torch.manual_seed(fold_seed(config["fit"]["seed"], fold))
-        return build_model(ModelConfig.from_dict(config["model"])).thetas_deg()
+    cfg = ModelConfig.from_dict(config["model"])
+    return initial_model(cfg, seed=config["fit"]["seed"], name=fold).thetas_deg()
 
 
 def theta_doc(run: Path, *, folds: list[str], config: dict) -> dict:
