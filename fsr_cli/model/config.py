@@ -43,9 +43,14 @@ class ModelConfig:
     grid: int = 4
     # SOA after every motion stage
     soa: str = "learned"  # "learned" theta | "fixed" at 90 degrees (CVA) | "none"
-    theta_init_deg: float | None = 45.0  # None (YAML null): uniform in [0, 180) per layer and fold
+    theta_init_deg: float | None = 45.0  # None (YAML null): uniform in [0, 180) per fold, all layers alike
     soa_bins: int = 0  # bins along t; 0 = the map height (then theta = 90 gives exactly the rows)
     soa_kernel: int = 3  # taps of the depthwise 1-D conv over the pooled profile
+    # coarse-to-fine orientation search: the soft bins start this wide (1 = each spans the map's
+    # whole t-range, 0 = off) and narrow linearly to the exact bins over the first soa_blur_frac
+    # of the epochs; the last epoch always trains with the exact bins that inference uses
+    soa_blur: float = 0.0
+    soa_blur_frac: float = 0.6
     # appearance stream (FPF)
     appearance_stream: bool = True
     app_dim: int = 24
@@ -65,6 +70,11 @@ class ModelConfig:
     class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
     flow_noise: float = 0.0  # std of Gaussian noise added to the normalised training flow (0 = off)
+    # > 0: each fold's flow-noise std adapts after every epoch, up by flow_noise_step while the
+    # fold's training loss is within this margin of its floor (the entropy of the smoothed labels),
+    # down otherwise (never below 0), so memorised folds get noise and hard ones stay clean
+    flow_noise_margin: float = 0.0
+    flow_noise_step: float = 1.0
 
     def __post_init__(self):
         if self.soa not in SOA_MODES:
@@ -78,6 +88,15 @@ class ModelConfig:
         if self.readout == "profile" and self.soa == "none":
             raise UsageError(
                 f"model config {self.name}: readout 'profile' reads SOA profiles; set soa or use 'grid'"
+            )
+        if not (0.0 <= self.soa_blur <= 1.0 and 0.0 < self.soa_blur_frac <= 1.0):
+            raise UsageError(
+                f"model config {self.name}: soa_blur must lie in [0, 1] and soa_blur_frac in (0, 1], "
+                f"got {self.soa_blur} and {self.soa_blur_frac}"
+            )
+        if min(self.flow_noise, self.flow_noise_margin, self.flow_noise_step) < 0:
+            raise UsageError(
+                f"model config {self.name}: flow_noise, flow_noise_margin and flow_noise_step must be >= 0"
             )
         if self.motion_pools < 0:
             raise UsageError(f"model config {self.name}: motion_pools must be >= 0, got {self.motion_pools}")

@@ -34,13 +34,13 @@ class Stage(nn.Module):
         return self.soa(F.gelu(self.norm(self.conv(x))))
 
 
-def _soa(cfg: ModelConfig, channels: int) -> nn.Module:
+def _soa(cfg: ModelConfig, channels: int, start_deg: float | None) -> nn.Module:
     if cfg.soa == "none":
         return nn.Identity()
     fixed = cfg.soa == "fixed"
     return SOA(
         channels=channels,
-        theta_init_deg=90.0 if fixed else cfg.theta_init_deg,
+        theta_init_deg=90.0 if fixed else start_deg,
         learn_theta=not fixed,
         bins=cfg.soa_bins,
         kernel_size=cfg.soa_kernel,
@@ -75,8 +75,14 @@ class MotionStream(nn.Module):
         self.grid = cfg.grid
         self.readout = cfg.readout
         widths = [3 * cfg.motion_unshuffle**2, *cfg.motion_widths]
+        start = cfg.theta_init_deg
+        if start is None:
+            # One random orientation for every layer (uniform in [0, 180), from torch's generator,
+            # which the engine seeds per fold): the layers start together and turn together.
+            start = float(torch.rand((), dtype=torch.float64)) * 180.0
         self.stages = nn.ModuleList(
-            Stage(c_in=a, c_out=b, soa=_soa(cfg, b)) for a, b in zip(widths[:-1], widths[1:], strict=True)
+            Stage(c_in=a, c_out=b, soa=_soa(cfg, b, start))
+            for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
         if cfg.readout == "profile":
             sides = stage_sides(cfg)
@@ -164,6 +170,13 @@ class FaceSleuthR(nn.Module):
                 maps.append(stage.soa.gate(h).mean(1))
             x = stage.soa(h)
         return maps
+
+
+def set_soa_blur(model: nn.Module, blur: float) -> None:
+    """Width of every SOA layer's soft bins (soa.soft_bins); 0 = the exact bins."""
+    for m in model.modules():
+        if isinstance(m, SOA):
+            m.blur = float(blur)
 
 
 def _projection(d_in: int, d_out: int) -> nn.Module:

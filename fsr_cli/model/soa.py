@@ -16,6 +16,12 @@ rows, so SOA equals the fixed row-wise vertical attention (CVA) of FaceSleuth. T
 piecewise linear in t, hence in theta, so gradients reach theta (apart from measure-zero kinks
 where a pixel sits exactly on a bin centre; autograd then takes a one-sided slope).
 
+During the first part of training the engine can widen the triangles (`blur`, the presets'
+soa_blur schedule): each bin then pools a wide band, the profile is close to a linear ramp along
+t, and the loss depends on theta smoothly and over the whole circle, so the angle first finds the
+right half-plane and then the narrowing bins refine it (a coarse-to-fine search). Inference and
+the end of training always use the exact bins (blur 0).
+
 Angles are in image coordinates: 0 degrees = profile along x (columns pooled), 90 degrees =
 profile along y (rows pooled). theta and theta + 180 give the same bins in reverse order, so
 reported angles are taken modulo 180.
@@ -36,16 +42,19 @@ _STD_EPS = 1e-4
 _EPS = 1e-6
 
 
-def soft_bins(theta: torch.Tensor, *, height: int, width: int, bins: int) -> torch.Tensor:
+def soft_bins(theta: torch.Tensor, *, height: int, width: int, bins: int, blur: float = 0.0) -> torch.Tensor:
     """Triangular assignment of the height*width pixels to `bins` bins along t.
 
     Args:
         theta: 0-d tensor, angle in radians.
         height, width: map size.
         bins: number of bins K.
+        blur: 0 = triangles one bin spacing wide (the exact bins); 1 = triangles as wide as the
+            map's whole t-range, so every profile is close to a linear ramp along t. In between,
+            the half-width is interpolated linearly.
 
     Returns:
-        (K, height*width) weights; every column sums to 1 (partition of unity).
+        (K, height*width) weights; at blur 0 every column sums to 1 (partition of unity).
     """
     dev, dt = theta.device, theta.dtype
     ys = torch.arange(height, device=dev, dtype=dt) - (height - 1) / 2
@@ -55,7 +64,8 @@ def soft_bins(theta: torch.Tensor, *, height: int, width: int, bins: int) -> tor
     half = (width - 1) / 2 * c.abs() + (height - 1) / 2 * s.abs()  # largest |t| on the map
     step = (2 * half / max(bins - 1, 1)).clamp(min=_MIN_STEP)
     centres = -half + step * torch.arange(bins, device=dev, dtype=dt)  # (K,)
-    return (1 - (t[None, :] - centres[:, None]).abs() / step).clamp(min=0)  # (K, H*W)
+    reach = step + blur * (2 * half - step) if blur else step  # half-width of every triangle
+    return (1 - (t[None, :] - centres[:, None]).abs() / reach).clamp(min=0)  # (K, H*W)
 
 
 class SOA(nn.Module):
@@ -89,6 +99,9 @@ class SOA(nn.Module):
         else:
             self.register_buffer("theta", theta)
         self.bins = bins
+        # Set by the training engine's schedule (soa_blur in the preset); 0 = exact bins, always
+        # the case after training.
+        self.blur = 0.0
         self.conv = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
 
     def profile(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,7 +110,9 @@ class SOA(nn.Module):
         The gate reads it, and so does the motion stream's profile readout (network.py).
         """
         B, C, H, W = x.shape
-        w = soft_bins(self.theta, height=H, width=W, bins=self.bins or H)  # (K, H*W)
+        w = soft_bins(self.theta, height=H, width=W, bins=self.bins or H, blur=self.blur)  # (K, H*W)
+        if self.blur:
+            w = w / w.sum(0, keepdim=True)  # wide triangles overlap: restore the partition of unity
         pool = w / (w.sum(dim=1, keepdim=True) + _EPS)  # rows sum to 1: weighted mean per bin
         # 2-D matmuls (B*C rows) rather than broadcast ones: one GEMM per fold under vmap.
         return (x.reshape(B * C, H * W) @ pool.T).view(B, C, -1), w

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from fsr_cli.errors import UsageError
 from fsr_cli.model.config import ModelConfig
-from fsr_cli.model.network import build_model
+from fsr_cli.model.network import build_model, set_soa_blur
 from fsr_cli.model.soa import theta_to_deg
 
 ADAM_BETAS = (0.9, 0.999)
@@ -111,6 +111,23 @@ def lr_factor(epoch_frac: float, *, epochs: int, warmup: int) -> float:
     return warm * 0.5 * (1 + math.cos(math.pi * min(epoch_frac / epochs, 1.0)))
 
 
+def loss_floor(cfg: ModelConfig) -> float:
+    """Smallest label-smoothed cross entropy: the entropy of the smoothed one-hot target."""
+    eps, k = cfg.label_smoothing, cfg.n_classes
+    probs = [1 - eps + eps / k] + [eps / k] * (k - 1)
+    return float(-sum(p * math.log(p) for p in probs if p > 0))
+
+
+def soa_blur_at(cfg: ModelConfig, epoch: int, *, epochs: int) -> float:
+    """Width of the SOA soft bins during `epoch` (0-based): cfg.soa_blur falling linearly to 0.
+
+    The blurred epochs are the first soa_blur_frac of the run, never the last one, so the model
+    that is saved and evaluated was last trained with the exact bins it predicts with.
+    """
+    blurred = min(int(cfg.soa_blur_frac * epochs), epochs - 1)
+    return cfg.soa_blur * (1.0 - epoch / blurred) if epoch < blurred else 0.0
+
+
 def _check_inputs(cfg: ModelConfig, flow, app, y, folds):
     if flow.ndim != 4 or flow.shape[1:] != (3, cfg.flow_size, cfg.flow_size):
         raise UsageError(
@@ -174,6 +191,15 @@ class _Folds:
         self.m = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.v = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.t = torch.zeros(len(folds))
+        self.noisy = cfg.flow_noise > 0 or cfg.flow_noise_margin > 0
+        self.noise_std = np.full(len(folds), float(cfg.flow_noise))  # per fold; adapted by adapt_noise
+
+    def adapt_noise(self, loss: np.ndarray) -> None:
+        """After an epoch: raise a fold's flow noise while its training loss sits near the floor."""
+        cfg = self.cfg
+        if cfg.flow_noise_margin > 0:
+            near = loss < loss_floor(cfg) + cfg.flow_noise_margin
+            self.noise_std = np.maximum(0.0, self.noise_std + np.where(near, 1.0, -1.0) * cfg.flow_noise_step)
 
     def normalised(self, flow_t, app_t, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gather (F, B) sample indices, each fold with its own train statistics."""
@@ -278,8 +304,9 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int) -> tuple[np.ndarray, np.n
             ]
             offs = torch.from_numpy(np.concatenate(offs))
             flow_b = _shift(flow_b.flatten(0, 1), offs, cfg.shift_aug).view(flow_b.shape)
-        if cfg.flow_noise:
-            flow_b = flow_b + cfg.flow_noise * _fold_noise(st, on, flow_b.shape[1:])
+        if st.noisy:  # drawn even at std 0, so a fold's random stream does not depend on its losses
+            std = torch.from_numpy(st.noise_std).float().view(-1, 1, 1, 1, 1)
+            flow_b = flow_b + std * _fold_noise(st, on, flow_b.shape[1:])
         y_b, active = y_t[idx_t], torch.from_numpy(on).float()
         logits = st.forward(flow_b, app_b)
         losses = st.loss(logits, y_b, active)  # (F,)
@@ -300,6 +327,8 @@ def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
     histories = [[] for _ in folds]
     per_epoch = []
     for epoch in range(fit.epochs):
+        # the template is every fold's module structure under vmap, so this sets all folds' bins
+        set_soa_blur(st.template, soa_blur_at(cfg, epoch, epochs=fit.epochs))
         loss, acc = _epoch(st, flow_t, app_t, y_t, epoch)
         record = fit.record_test_each_epoch or epoch == fit.epochs - 1
         probs = st.predict(flow_t, app_t) if record else None
@@ -311,11 +340,13 @@ def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
                 "loss": float(loss[f]),
                 "train_acc": float(acc[f]),
                 "theta_deg": st.thetas(f),
+                "flow_noise": float(st.noise_std[f]),  # the std this epoch trained with
             }
             if fit.record_test_each_epoch:
                 yt = y[fold.test_idx]
                 h["test_acc"] = float((probs[f].argmax(1) == yt).mean()) if len(yt) else None
             histories[f].append(h)
+        st.adapt_noise(loss)
         tick()
     return [
         FoldResult(

@@ -42,6 +42,12 @@ def test_bad_values_are_usage_errors(tmp_path):
         load_preset("facesleuth-r", soa="none")
     with pytest.raises(UsageError, match="motion_pools must be >= 0, got -1"):
         load_preset("facesleuth-r", motion_pools=-1)
+    with pytest.raises(UsageError, match="soa_blur must lie in"):
+        load_preset("facesleuth-r", soa_blur=1.5)
+    with pytest.raises(UsageError, match="soa_blur_frac in"):
+        load_preset("facesleuth-r", soa_blur_frac=0.0)
+    with pytest.raises(UsageError, match="flow_noise_margin and flow_noise_step must be >= 0"):
+        load_preset("facesleuth-r", flow_noise_margin=-0.1)
     assert load_preset("facesleuth-r", soa="none", readout="grid").readout == "grid"
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nmodel: [1, 2\n")

@@ -41,6 +41,36 @@ def test_soft_bins_are_a_partition_of_unity(deg):
     torch.testing.assert_close(w.sum(0), torch.ones(11 * 13))
 
 
+@pytest.mark.parametrize("deg", [0.0, 45.0, 90.0, 123.4])
+def test_blurred_bins_widen_towards_a_ramp_and_blur_0_is_exact(deg):
+    theta = torch.tensor(math.radians(deg))
+    exact = soft_bins(theta, height=11, width=13, bins=11)
+    torch.testing.assert_close(soft_bins(theta, height=11, width=13, bins=11, blur=0.0), exact)
+    reach = [
+        (soft_bins(theta, height=11, width=13, bins=11, blur=b) > 0).sum(1).float().mean()
+        for b in (0, 0.5, 1)
+    ]
+    assert reach[0] < reach[1] < reach[2]  # each bin covers more of the map as the blur grows
+    # at blur 1 the outermost bins still differ: the profile keeps a direction along t
+    w = soft_bins(theta, height=11, width=13, bins=11, blur=1.0)
+    assert (w[0] - w[-1]).abs().max() > 0.5
+
+
+def test_soa_with_blur_keeps_the_signal_and_a_gradient_for_theta():
+    torch.manual_seed(0)
+    soa = SOA(channels=3, theta_init_deg=30.0).double()
+    soa.blur = 0.7
+    x = torch.randn(2, 3, 14, 14, dtype=torch.float64)
+    _, w = soa.profile(x)
+    torch.testing.assert_close(w.sum(0), torch.ones(14 * 14, dtype=torch.float64))  # renormalised
+    gate = soa.gate(x)
+    assert ((gate >= 0) & (gate <= 1)).all()
+    (g,) = torch.autograd.grad((soa(x) * x).sum(), [soa.theta])
+    assert abs(g.item()) > 1e-3
+    soa.blur = 0.0
+    torch.testing.assert_close(soa.profile(x)[1], soft_bins(soa.theta, height=14, width=14, bins=14))
+
+
 @pytest.mark.parametrize("deg", [23.0, 61.3, 88.0, 137.0])
 def test_gradient_reaches_theta_and_matches_finite_differences(deg):
     torch.manual_seed(1)

@@ -8,7 +8,15 @@ from fsr_cli.errors import UsageError
 from fsr_cli.model.config import load_preset
 from fsr_cli.model.network import build_model
 from fsr_cli.model.toy import toy_flows
-from fsr_cli.train.engine import FitConfig, Fold, fit_folds, fold_norm, predict_proba
+from fsr_cli.train.engine import (
+    FitConfig,
+    Fold,
+    fit_folds,
+    fold_norm,
+    loss_floor,
+    predict_proba,
+    soa_blur_at,
+)
 
 
 def group_folds(groups: np.ndarray, n_folds: int) -> list[Fold]:
@@ -47,7 +55,7 @@ def test_results_shapes_history_and_progress(small_run, toy):
         assert r.test_probs.shape == (len(f.test_idx), 3)
         np.testing.assert_allclose(r.test_probs.sum(1), 1, rtol=1e-5)
         assert [h["epoch"] for h in r.history] == [1, 2, 3]
-        assert set(r.history[0]) == {"epoch", "loss", "train_acc", "theta_deg"}
+        assert set(r.history[0]) == {"epoch", "loss", "train_acc", "theta_deg", "flow_noise"}
         assert len(r.history[-1]["theta_deg"]) == 3
         assert r.test_probs_each_epoch is None
         model = build_model(cfg)
@@ -99,7 +107,7 @@ def test_a_short_fold_trains_the_same_beside_longer_ones(toy):
 
 
 def test_flow_noise_is_drawn_per_fold_and_reproducible(toy):
-    cfg = load_preset("facesleuth-r", flow_noise=2.0)
+    cfg = load_preset("facesleuth-r", flow_noise=2.0, flow_noise_margin=0.0)  # a fixed std
     fit = FitConfig.from_model(cfg, seed=2, epochs=2, batch_size=16)
     folds = group_folds(toy["groups"], 4)[:2]
     together = fit_folds(cfg, fit, **_arrays(toy), folds=folds)
@@ -107,8 +115,42 @@ def test_flow_noise_is_drawn_per_fold_and_reproducible(toy):
     (alone,) = fit_folds(cfg, fit, **_arrays(toy), folds=folds[1:])
     assert np.array_equal(together[0].test_probs, again[0].test_probs)
     np.testing.assert_allclose(alone.test_probs, together[1].test_probs, atol=1e-4)
-    (clean,) = fit_folds(load_preset("facesleuth-r"), fit, **_arrays(toy), folds=folds[1:])
+    (clean,) = fit_folds(
+        load_preset("facesleuth-r", flow_noise_margin=0.0), fit, **_arrays(toy), folds=folds[1:]
+    )
     assert np.abs(clean.test_probs - alone.test_probs).max() > 1e-3  # the noise reached training
+
+
+def test_loss_floor_is_the_entropy_of_the_smoothed_labels():
+    # 3 classes, smoothing 0.1: targets 14/15, 1/30, 1/30
+    assert loss_floor(load_preset("facesleuth-r")) == pytest.approx(
+        -(14 / 15 * math.log(14 / 15) + 2 / 30 * math.log(1 / 30))
+    )
+    assert loss_floor(load_preset("facesleuth-r", label_smoothing=0.0)) == 0.0
+
+
+@pytest.mark.parametrize(("margin", "expected"), [(100.0, [0.0, 0.5, 1.0]), (1e-9, [0.0, 0.0, 0.0])])
+def test_flow_noise_rises_only_while_the_training_loss_sits_near_its_floor(toy, margin, expected):
+    # margin 100: every loss counts as near the floor, so the std climbs a step per epoch; margin
+    # 1e-9: no loss gets that close in 3 epochs, so the std stays at 0 and cannot go below it
+    cfg = load_preset("facesleuth-r", flow_noise_margin=margin, flow_noise_step=0.5)
+    fit = FitConfig.from_model(cfg, seed=0, epochs=3, batch_size=16)
+    folds = group_folds(toy["groups"], 4)[:2]
+    for r in fit_folds(cfg, fit, **_arrays(toy), folds=folds):
+        assert [h["flow_noise"] for h in r.history] == expected
+        assert min(h["loss"] for h in r.history) > loss_floor(cfg) + 1e-9
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 5, 30])
+def test_soa_blur_narrows_to_the_exact_bins_before_the_last_epoch(epochs):
+    cfg = load_preset("facesleuth-r")
+    widths = [soa_blur_at(cfg, e, epochs=epochs) for e in range(epochs)]
+    assert widths[-1] == 0.0
+    assert all(a >= b for a, b in zip(widths[:-1], widths[1:], strict=True))  # never widens again
+    if epochs > 1:
+        assert widths[0] == cfg.soa_blur == 1.0
+    assert sum(w > 0 for w in widths) == min(int(cfg.soa_blur_frac * epochs), epochs - 1)
+    assert all(w == 0 for w in (soa_blur_at(load_preset("cva"), e, epochs=epochs) for e in range(epochs)))
 
 
 def test_normalisation_uses_training_samples_only(toy):
