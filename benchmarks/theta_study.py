@@ -65,7 +65,7 @@ def loso_run(cfg, features, *, seed: int, epochs: int | None) -> dict:
         "uf1": score(y_true, y_pred, labels=features.classes)["uf1"],
         "loss": float(np.mean([r.history[-1]["loss"] for r in results])),
         # with adaptive flow noise the loss is held near its floor; the std it took ranks the fits
-        "noise": float(np.mean([r.history[-1].get("flow_noise", 0.0) for r in results])),
+        "noise": float(np.mean([r.history[-1]["flow_noise"] for r in results])),
         "thetas": np.array([r.history[-1]["theta_deg"] for r in results]),  # (folds, layers)
     }
 

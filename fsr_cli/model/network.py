@@ -34,7 +34,7 @@ class Stage(nn.Module):
         return self.soa(F.gelu(self.norm(self.conv(x))))
 
 
-def _soa(cfg: ModelConfig, channels: int, start_deg: float | None) -> nn.Module:
+def _soa(cfg: ModelConfig, channels: int, start_deg: float) -> nn.Module:
     if cfg.soa == "none":
         return nn.Identity()
     fixed = cfg.soa == "fixed"

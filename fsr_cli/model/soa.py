@@ -73,8 +73,8 @@ class SOA(nn.Module):
 
     Args:
         channels: C of the input map.
-        theta_init_deg: initial angle in degrees (90 = rows = CVA); None draws it uniformly in
-            [0, 180) from torch's generator (seeded per fold by the engine, so reproducible).
+        theta_init_deg: initial angle in degrees (90 = rows = CVA). A preset's random start is
+            drawn once per model by the motion stream (network.py) and passed here.
         learn_theta: a trainable parameter if True, else a buffer fixed at theta_init_deg.
         bins: K; 0 means K = the input height.
         kernel_size: taps of the depthwise 1-D conv over the pooled profile.
@@ -84,16 +84,13 @@ class SOA(nn.Module):
         self,
         *,
         channels: int,
-        theta_init_deg: float | None = 90.0,
+        theta_init_deg: float = 90.0,
         learn_theta: bool = True,
         bins: int = 0,
         kernel_size: int = 3,
     ):
         super().__init__()
-        if theta_init_deg is None:
-            theta = torch.rand((), dtype=torch.float32) * math.pi
-        else:
-            theta = torch.tensor(math.radians(theta_init_deg), dtype=torch.float32)
+        theta = torch.tensor(math.radians(theta_init_deg), dtype=torch.float32)
         if learn_theta:
             self.theta = nn.Parameter(theta)
         else:
