@@ -143,6 +143,13 @@ def main() -> None:
         if not sep:
             parser.error(f"--set {item!r}: expected KEY=VALUE")
         extra[key] = yaml.safe_load(value)
+    from fsr_cli.errors import UsageError
+    from fsr_cli.model.config import load_preset
+
+    try:  # a bad key or value fails here, in one line, before any synthesis or training
+        load_preset(args.preset, **extra)
+    except UsageError as e:
+        parser.error(str(e))
 
     import torch
 
