@@ -51,6 +51,9 @@ class ModelConfig:
     # of the epochs; the last epoch always trains with the exact bins that inference uses
     soa_blur: float = 0.0
     soa_blur_frac: float = 0.6
+    # while the bins are blurred, every layer's angle moves by the mean of the layers' gradients
+    # (they start alike, so they turn as one); with the exact bins each layer refines its own
+    soa_tie: bool = False
     # appearance stream (FPF)
     appearance_stream: bool = True
     app_dim: int = 24

@@ -78,7 +78,8 @@ class MotionStream(nn.Module):
         start = cfg.theta_init_deg
         if start is None:
             # One random orientation for every layer (uniform in [0, 180), from torch's generator,
-            # which the engine seeds per fold): the layers start together and turn together.
+            # which the engine seeds per fold): the layers start together (and with soa_tie, turn together
+            # while the engine blurs the bins).
             start = float(torch.rand((), dtype=torch.float64)) * 180.0
         self.stages = nn.ModuleList(
             Stage(c_in=a, c_out=b, soa=_soa(cfg, b, start))

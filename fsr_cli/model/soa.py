@@ -19,8 +19,10 @@ where a pixel sits exactly on a bin centre; autograd then takes a one-sided slop
 During the first part of training the engine can widen the triangles (`blur`, the presets'
 soa_blur schedule): each bin then pools a wide band, the profile is close to a linear ramp along
 t, and the loss depends on theta smoothly and over the whole circle, so the angle first finds the
-right half-plane and then the narrowing bins refine it (a coarse-to-fine search). Inference and
-the end of training always use the exact bins (blur 0).
+right half-plane and then the narrowing bins refine it (a coarse-to-fine search). With soa_tie
+the engine also moves every layer's angle by the mean of the layers' gradients while the bins
+are blurred, so the layers search as one. Inference and the end of training always use the exact
+bins (blur 0).
 
 Angles are in image coordinates: 0 degrees = profile along x (columns pooled), 90 degrees =
 profile along y (rows pooled). theta and theta + 180 give the same bins in reverse order, so

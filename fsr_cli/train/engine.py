@@ -179,6 +179,7 @@ class _Folds:
         self.params, self.buffers = stack_module_state(models)
         self.template = copy.deepcopy(models[0]).to("meta")
         self.theta_names = [n for n in [*self.params, *self.buffers] if n.endswith("soa.theta")]
+        self.learned_thetas = [n for n in self.params if n.endswith("soa.theta")]
         self.norms = [fold_norm(flow, app, f.train_idx) for f in folds]
         self.stat = {k: torch.tensor([n[k] for n in self.norms], dtype=torch.float32) for k in self.norms[0]}
         self.streams = [
@@ -200,6 +201,12 @@ class _Folds:
         if cfg.flow_noise_margin > 0:
             near = loss < loss_floor(cfg) + cfg.flow_noise_margin
             self.noise_std = np.maximum(0.0, self.noise_std + np.where(near, 1.0, -1.0) * cfg.flow_noise_step)
+
+    def tie_thetas(self, grads: dict) -> None:
+        """Give every layer's angle the mean of the layers' gradients (per fold): they turn as one."""
+        if len(self.learned_thetas) > 1:
+            mean = torch.stack([grads[n] for n in self.learned_thetas]).mean(0)
+            grads.update({n: mean for n in self.learned_thetas})
 
     def normalised(self, flow_t, app_t, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gather (F, B) sample indices, each fold with its own train statistics."""
@@ -280,8 +287,11 @@ def _fold_noise(st: _Folds, on: np.ndarray, shape: tuple) -> torch.Tensor:
     return out
 
 
-def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train every fold for one of its epochs; returns per-fold mean loss and train accuracy."""
+def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Train every fold for one of its epochs; returns per-fold mean loss and train accuracy.
+
+    tied: the layers' angles move together this epoch (ModelConfig.soa_tie, blurred epochs).
+    """
     fit, cfg, n = st.fit, st.cfg, len(st.folds)
     loss_sum, correct, seen = np.zeros(n), np.zeros(n), np.zeros(n)
     for j in range(max(st.steps)):
@@ -310,11 +320,13 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int) -> tuple[np.ndarray, np.n
         y_b, active = y_t[idx_t], torch.from_numpy(on).float()
         logits = st.forward(flow_b, app_b)
         losses = st.loss(logits, y_b, active)  # (F,)
-        grads = torch.autograd.grad(losses.sum(), list(st.params.values()))
+        grads = dict(zip(st.params, torch.autograd.grad(losses.sum(), list(st.params.values())), strict=True))
+        if tied:
+            st.tie_thetas(grads)
         lrs = torch.tensor(
             [fit.lr * lr_factor(epoch + j / s, epochs=fit.epochs, warmup=cfg.warmup_epochs) for s in st.steps]
         )
-        st.adamw(dict(zip(st.params, grads, strict=True)), lrs, active)
+        st.adamw(grads, lrs, active)
         loss_sum += losses.detach().numpy()
         correct += ((logits.argmax(-1) == y_b).sum(1).numpy()) * on
         seen += fit.batch_size * on
@@ -328,8 +340,9 @@ def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
     per_epoch = []
     for epoch in range(fit.epochs):
         # the template is every fold's module structure under vmap, so this sets all folds' bins
-        set_soa_blur(st.template, soa_blur_at(cfg, epoch, epochs=fit.epochs))
-        loss, acc = _epoch(st, flow_t, app_t, y_t, epoch)
+        blur = soa_blur_at(cfg, epoch, epochs=fit.epochs)
+        set_soa_blur(st.template, blur)
+        loss, acc = _epoch(st, flow_t, app_t, y_t, epoch, tied=cfg.soa_tie and blur > 0)
         record = fit.record_test_each_epoch or epoch == fit.epochs - 1
         probs = st.predict(flow_t, app_t) if record else None
         if fit.record_test_each_epoch:

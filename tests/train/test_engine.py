@@ -153,6 +153,20 @@ def test_soa_blur_narrows_to_the_exact_bins_before_the_last_epoch(epochs):
     assert all(w == 0 for w in (soa_blur_at(load_preset("cva"), e, epochs=epochs) for e in range(epochs)))
 
 
+@pytest.mark.parametrize("tie", [True, False])
+def test_tied_angles_turn_as_one_while_the_bins_are_blurred(toy, tie):
+    # 4 epochs, the first 2 blurred: tied layers share their angle through epoch 2, then part
+    cfg = load_preset("facesleuth-r", soa_blur=1.0, soa_blur_frac=0.5, soa_tie=tie)
+    fit = FitConfig.from_model(cfg, seed=0, epochs=4, batch_size=16)
+    (r,) = fit_folds(cfg, fit, **_arrays(toy), folds=group_folds(toy["groups"], 4)[:1])
+    spread = [max(h["theta_deg"]) - min(h["theta_deg"]) for h in r.history]
+    if tie:
+        assert spread[:2] == [0.0, 0.0]
+    else:
+        assert min(spread[:2]) > 0.01
+    assert spread[-1] > 0.01  # with the exact bins every layer follows its own gradient
+
+
 def test_normalisation_uses_training_samples_only(toy):
     flow = toy["flow"].copy()
     train, test = np.arange(0, 50), np.arange(50, 96)
