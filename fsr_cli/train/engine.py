@@ -178,8 +178,9 @@ class _Folds:
         models = [initial_model(cfg, seed=fit.seed, name=f.name) for f in folds]
         self.params, self.buffers = stack_module_state(models)
         self.template = copy.deepcopy(models[0]).to("meta")
+        # every layer's angle (reported), and those that train (theta_lr_mult, soa_tie)
         self.theta_names = [n for n in [*self.params, *self.buffers] if n.endswith("soa.theta")]
-        self.learned_thetas = [n for n in self.params if n.endswith("soa.theta")]
+        self.learned_thetas = [n for n in self.theta_names if n in self.params]
         self.norms = [fold_norm(flow, app, f.train_idx) for f in folds]
         self.stat = {k: torch.tensor([n[k] for n in self.norms], dtype=torch.float32) for k in self.norms[0]}
         self.streams = [
@@ -243,7 +244,7 @@ class _Folds:
             m = torch.where(on, b1 * self.m[k] + (1 - b1) * g, self.m[k])
             v = torch.where(on, b2 * self.v[k] + (1 - b2) * g * g, self.v[k])
             self.m[k], self.v[k] = m, v
-            theta = k in self.theta_names
+            theta = k in self.learned_thetas
             lr = (lrs * (self.cfg.theta_lr_mult if theta else 1.0)).view(shape)
             step = lr * (m / bc1.view(shape)) / ((v / bc2.view(shape)).sqrt() + ADAM_EPS)
             # p is stacked (F, ...): dim > 2 means a matrix or kernel per fold; no decay on biases,
