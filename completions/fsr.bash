@@ -64,13 +64,14 @@ _fsr() {
                 --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --epochs) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --seed) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --seeds) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --select) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --resume) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --workers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--protocol --model --labels --epochs --seed --select --out --resume --workers --cache-dir --final --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--protocol --model --labels --epochs --seed --seeds --select --out --resume --workers --cache-dir --final --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "evaluate")

@@ -80,6 +80,12 @@ def run_model_files(run: Path, config: dict, *, fold: str | None = None) -> tupl
     """
     from fsr_cli.train import rundir
 
+    arch = (config.get("model") or {}).get("arch", "facesleuth-r")
+    if arch == "svm":
+        raise UsageError(
+            f"{run}: a {config['model'].get('name', 'svm-flow')} run keeps no network to predict with; "
+            "give the run of a network preset (facesleuth-r, cva, ststnet, ...)"
+        )
     final = rundir.final_dir(run) / rundir.MODEL
     folds = list(config.get("folds") or [])
     if fold is not None:

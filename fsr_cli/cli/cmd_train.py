@@ -33,10 +33,20 @@ def train(
         int | None, typer.Option("--epochs", help="Epoch budget (default: the preset's).")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 0; recorded).")] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            help="Several seeds in one run, e.g. 0,1,2: each seed's predictions kept, metrics as "
+            "mean +/- std over seeds and of the seed ensemble.",
+        ),
+    ] = None,
     select: Annotated[
         str | None,
         typer.Option(
-            "--select", help="last (honest, default) or test-oracle (LEAKAGE: best epoch on the test fold)."
+            "--select",
+            help="last (honest, default), inner-val (honest: best epoch on a validation split of each "
+            "fold's training subjects) or test-oracle (LEAKAGE: best epoch on the test fold).",
         ),
     ] = None,
     out: Annotated[
@@ -57,15 +67,23 @@ def train(
 
     Several datasets under loso is the composite protocol (subjects stay distinct per dataset).
     Model selection is honest by default: every fold uses its last epoch (the fixed budget).
+    --select inner-val holds 20% of each fold's training subjects out and takes their best epoch.
     --select test-oracle takes each fold's best epoch on its own test labels: labelled LEAKAGE.
     --resume RUN trains only the folds RUN has not finished, then recomputes the pooled outputs.
 
     Example: fsr train data/casme2 data/samm data/smic --protocol loso --labels composite --workers 2
     """
     from fsr_cli.train.progress import rich_reporter
-    from fsr_cli.train.report import fold_table, notes, summary_table
+    from fsr_cli.train.report import fold_table, notes, seeds_table, summary_table
     from fsr_cli.train.resume import config_from_run
-    from fsr_cli.train.runner import TrainConfig, plan_run, run_training
+    from fsr_cli.train.runner import TrainConfig, plan_run, train_run
+    from fsr_cli.train.seeds import parse_seeds
+
+    if seed is not None and seeds is not None:
+        raise UsageError("give --seed N or --seeds A,B,C, not both")
+    seed_list = parse_seeds(seeds) if seeds is not None else ()
+    if len(seed_list) == 1:
+        seed, seed_list = seed_list[0], ()
 
     if resume is not None:
         given = {
@@ -75,6 +93,7 @@ def train(
             "labels": labels,
             "epochs": epochs,
             "seed": seed,
+            "seeds": seed_list,
             "select": select,
             "cache_dir": cache_dir,
             "final": final,
@@ -95,6 +114,7 @@ def train(
             labels=labels or "composite",
             epochs=epochs,
             seed=0 if seed is None else seed,
+            seeds=seed_list,
             select=select or "last",
             workers=workers,
             cache_dir=cache_dir,
@@ -103,11 +123,13 @@ def train(
         plan = plan_run(cfg)
         run = _new_run(out)
     with rich_reporter(err_console) as reporter:
-        metrics = run_training(
+        metrics = train_run(
             plan, run=run, argv=["fsr", *sys.argv[1:]], resume=resume is not None, reporter=reporter
         )
     err_console.print(fold_table(metrics))
-    err_console.print(summary_table(metrics))
+    err_console.print(summary_table(metrics, title="seed ensemble" if metrics.get("seeds") else "pooled"))
+    if (table := seeds_table(metrics)) is not None:
+        err_console.print(table)
     for line in notes(metrics):
         err_console.print(line, highlight=False)
     err_console.print(f"run saved to {run}", highlight=False)

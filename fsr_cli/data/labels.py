@@ -65,7 +65,10 @@ def composite_label(emotion: str, dataset: str | None = None) -> str | None:
     """MEGC2019 composite class of a canonical emotion of `dataset`, or None where it has none.
 
     'others' has none anywhere; CASME II's sadness and fear have none either (see _NEGATIVE_BY_DATASET).
+    A class name itself ('negative' of an imported release) is its own class in every dataset.
     """
+    if emotion in COMPOSITE_CLASSES:
+        return emotion
     if emotion in _NEGATIVE_BY_DATASET.get(dataset or "", _NEGATIVE):
         return "negative"
     if emotion in _POSITIVE:
@@ -79,9 +82,13 @@ def label_in_set(emotion: str, label_set: str, dataset: str | None = None) -> st
     """The class of `emotion` (of `dataset`) under `label_set`, or None where the set leaves it out."""
     if label_set not in LABEL_SETS:
         raise UsageError(f"unknown label set {label_set!r}; choose one of: {', '.join(LABEL_SETS)}")
+    classes = LABEL_SETS[label_set]
+    if emotion in classes:
+        # Already a class of the set (an imported release labelled 'negative', say): it passes
+        # through whatever the dataset's own emotion rule would say of the word.
+        return emotion
     if label_set == "composite":
         return composite_label(emotion, dataset)
-    classes = LABEL_SETS[label_set]
     if label_set == "samm-5" and emotion == "others":
         emotion = "other"
     if label_set == "casme2-5" and emotion == "other":

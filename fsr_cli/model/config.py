@@ -18,7 +18,12 @@ from fsr_cli.errors import UsageError
 # models/ at the repository root; a preset may also be given as a path to any YAML file.
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "models"
 
+# "facesleuth-r": the dual-stream network below; "ststnet": STSTNet (Liong et al. 2019), the
+# shallow triple-stream CNN of the MEGC2019 composite (network.py); "svm": an RBF-SVM on the
+# flattened flow (train/baselines.py), trained by scikit-learn with no epochs
+ARCHS = ("facesleuth-r", "ststnet", "svm")
 SOA_MODES = ("learned", "fixed", "none")
+FLOW_NORMS = ("fold", "sample")
 READOUTS = ("grid", "profile")
 
 
@@ -28,12 +33,17 @@ class ModelConfig:
 
     name: str = "facesleuth-r"
     description: str = ""
+    arch: str = "facesleuth-r"
     # inputs
     flow_size: int = 28  # motion-stream input side (u, v, strain)
     app_size: int = 32  # appearance-stream input side (grey apex face)
     n_classes: int = 3
     # motion stream
     motion_stream: bool = True
+    # "fold": the flow as the engine's per-fold channel statistics leave it; "sample": each
+    # sample's u, v and strain standardised on their own (zero mean, unit std over the map), so
+    # the stream reads the pattern of the motion, not its amplitude or offset
+    flow_norm: str = "fold"
     motion_widths: tuple[int, ...] = (16, 24, 32)  # one conv stage each
     motion_unshuffle: int = 2  # space-to-depth factor before stage 1 (28x28x3 -> 14x14x12)
     motion_pools: int = 2  # 2x max-pools before stages 2..motion_pools+1 (fewer keep later maps larger)
@@ -72,17 +82,33 @@ class ModelConfig:
     label_smoothing: float = 0.1
     class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
+    flip_aug: bool = False  # mirror half of the training samples left-right (u changes sign)
     flow_noise: float = 0.0  # std of Gaussian noise added to the normalised training flow (0 = off)
     # > 0: each fold's flow-noise std adapts after every epoch, up by flow_noise_step while the
     # fold's training loss is within this margin of its floor (the entropy of the smoothed labels),
     # down otherwise (never below 0), so memorised folds get noise and hard ones stay clean
     flow_noise_margin: float = 0.0
     flow_noise_step: float = 1.0
+    # arch "svm": SVC(C=svm_c, gamma=svm_gamma, class_weight balanced) on the flattened flow
+    svm_c: float = 10.0
+    svm_gamma: str = "scale"
+
+    @property
+    def trains_by_epoch(self) -> bool:
+        """Whether the model trains by epochs (the networks) or in one fit (the SVM)."""
+        return self.arch != "svm"
 
     def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise UsageError(f"model config {self.name}: arch={self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.soa not in SOA_MODES:
             raise UsageError(
                 f"model config {self.name}: soa={self.soa!r} is not one of {', '.join(SOA_MODES)}"
+            )
+        if self.flow_norm not in FLOW_NORMS:
+            raise UsageError(
+                f"model config {self.name}: flow_norm={self.flow_norm!r} is not one of "
+                f"{', '.join(FLOW_NORMS)}"
             )
         if self.readout not in READOUTS:
             raise UsageError(

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fsr_cli.errors import UsageError
 from fsr_cli.model.config import ModelConfig
 from fsr_cli.model.fpf import FPF
 from fsr_cli.model.soa import SOA, theta_to_deg
@@ -32,6 +33,12 @@ class Stage(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.soa(F.gelu(self.norm(self.conv(x))))
+
+
+def standardise_maps(x: torch.Tensor) -> torch.Tensor:
+    """Each sample's channels to zero mean and unit std over the map: (B, C, H, W) -> same."""
+    mu = x.mean((2, 3), keepdim=True)
+    return (x - mu) * torch.rsqrt(x.var((2, 3), keepdim=True, correction=0) + 1e-6)
 
 
 def _soa(cfg: ModelConfig, channels: int, start_deg: float) -> nn.Module:
@@ -74,6 +81,7 @@ class MotionStream(nn.Module):
         self.pools = cfg.motion_pools
         self.grid = cfg.grid
         self.readout = cfg.readout
+        self.sample_norm = cfg.flow_norm == "sample"
         widths = [3 * cfg.motion_unshuffle**2, *cfg.motion_widths]
         start = cfg.theta_init_deg
         if start is None:
@@ -98,6 +106,8 @@ class MotionStream(nn.Module):
 
     def features(self, flow: torch.Tensor) -> list[torch.Tensor]:
         """The output map of every stage (after its SOA)."""
+        if self.sample_norm:
+            flow = standardise_maps(flow)
         x = F.pixel_unshuffle(flow, self.unshuffle)  # (B, 3*r*r, S/r, S/r): lossless, 4x fewer pixels
         maps = []
         for i, stage in enumerate(self.stages):
@@ -164,6 +174,8 @@ class FaceSleuthR(nn.Module):
         """SOA weights of every layer averaged over channels: list of (B, H_i, W_i) in [0, 1]."""
         if not isinstance(self.motion, MotionStream):
             return []
+        if self.motion.sample_norm:
+            flow = standardise_maps(flow)
         maps, x = [], F.pixel_unshuffle(flow, self.motion.unshuffle)
         for i, stage in enumerate(self.motion.stages):
             h = F.gelu(stage.norm(stage.conv(self.motion.pooled(i, x))))
@@ -186,8 +198,14 @@ def _projection(d_in: int, d_out: int) -> nn.Module:
     return nn.Sequential(nn.Linear(d_in, d_out), nn.GELU())
 
 
-def build_model(cfg: ModelConfig) -> FaceSleuthR:
+def build_model(cfg: ModelConfig) -> nn.Module:
     """The network a preset describes (random initialisation; seed torch before calling)."""
+    if cfg.arch == "ststnet":
+        from fsr_cli.model.ststnet import STSTNet
+
+        return STSTNet(cfg)
+    if cfg.arch != "facesleuth-r":
+        raise UsageError(f"preset {cfg.name}: arch {cfg.arch!r} has no network (it is not trained by epochs)")
     return FaceSleuthR(cfg)
 
 

@@ -134,14 +134,14 @@ def load_flow_image(path: Path, *, order: list[int], size: int | None) -> np.nda
     return (rgb[..., order].transpose(2, 0, 1) / np.float32(255)).astype(np.float32)  # (3, S, S)
 
 
-def _label(raw: str) -> tuple[str, str | None]:
+def _label(raw: str, dataset: str) -> tuple[str, str | None]:
     emotion = normalise_emotion(raw)
     if emotion not in KNOWN_LABELS:
         raise SampleError(
             f"unknown label {raw!r}; expected a class (negative, positive, surprise) or an emotion word "
             f"({', '.join(sorted(KNOWN_LABELS - {'negative', 'positive', 'surprise'}))})"
         )
-    return emotion, composite_label(emotion)
+    return emotion, composite_label(emotion, dataset)
 
 
 def _import_row(row: dict, *, base: Path, cache: Cache, order: list[int], config: ImportConfig, size):
@@ -151,7 +151,7 @@ def _import_row(row: dict, *, base: Path, cache: Cache, order: list[int], config
     for c in REQUIRED:
         if not row.get(c):
             raise SampleError(f"empty {c}")
-    emotion, label3 = _label(row["label"])
+    emotion, label3 = _label(row["label"], row["dataset"].lower())
     flow_path = base / row["flow"]
     app_path = base / row["appearance"] if row.get("appearance") else None
     motion = load_flow_image(flow_path, order=order, size=size)

@@ -61,6 +61,8 @@ class Fold:
     name: str  # e.g. "casme2/01" (LOSO) or "samm" (LODO)
     train_idx: np.ndarray  # indices into the arrays given to fit_folds
     test_idx: np.ndarray
+    # inner validation samples (--select inner-val): held out of training, scored every epoch
+    val_idx: np.ndarray | None = None
 
 
 @dataclass
@@ -71,6 +73,7 @@ class FoldResult:
     history: list[dict]  # per epoch: epoch, loss, train_acc, theta_deg (+ test_acc when recorded)
     test_probs: np.ndarray  # (n_test, n_classes) after the last epoch
     test_probs_each_epoch: np.ndarray | None = field(default=None)  # (epochs, n_test, n_classes)
+    val_probs_each_epoch: np.ndarray | None = field(default=None)  # (epochs, n_val, n_classes)
 
 
 def fold_seed(seed: int, name: str) -> int:
@@ -216,6 +219,20 @@ class _Folds:
         ap = (app_t[idx] - s["app_mean"][:, None, :, None, None]) / s["app_std"][:, None, :, None, None]
         return fl, ap  # (F, B, 3, S, S), (F, B, 1, A, A)
 
+    def flip(self, flow_b, app_b, on: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mirror a random half of each active fold's normalised batch left-right.
+
+        A mirrored face moves the same way with u negated: raw u -> -u, which in a fold's
+        normalised units is -u_n - 2 mean/std.
+        """
+        F_, B = flow_b.shape[:2]
+        draws = [self.streams[f].rng.random(B) < 0.5 if on[f] else np.zeros(B, dtype=bool) for f in range(F_)]
+        sel = torch.from_numpy(np.stack(draws)).view(F_, B, 1, 1, 1)
+        mirrored = flow_b.flip(-1)
+        shift = (2 * self.stat["flow_mean"][:, 0] / self.stat["flow_std"][:, 0]).view(F_, 1, 1, 1)
+        mirrored[:, :, 0] = -mirrored[:, :, 0] - shift
+        return torch.where(sel, mirrored, flow_b), torch.where(sel, app_b.flip(-1), app_b)
+
     def forward(self, flow_b, app_b) -> torch.Tensor:
         def one(p, b, x, a):
             return functional_call(self.template, (p, b), (x, a))
@@ -261,9 +278,9 @@ class _Folds:
         return {k: v[f].detach().clone() for k, v in {**self.params, **self.buffers}.items()}
 
     @torch.no_grad()
-    def predict(self, flow_t, app_t) -> list[np.ndarray]:
-        """Softmax probabilities of every fold on its own test samples."""
-        tests = [np.asarray(f.test_idx, dtype=np.int64) for f in self.folds]
+    def predict(self, flow_t, app_t, part: str = "test") -> list[np.ndarray]:
+        """Softmax probabilities of every fold on its own test (or inner validation) samples."""
+        tests = [np.asarray(getattr(f, f"{part}_idx"), dtype=np.int64) for f in self.folds]
         T = max((len(t) for t in tests), default=0)
         out = np.zeros((len(tests), T, self.cfg.n_classes), dtype=np.float32)
         pad = np.stack([np.pad(t, (0, T - len(t))) for t in tests]) if T else np.zeros((len(tests), 0), int)
@@ -315,6 +332,8 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
             ]
             offs = torch.from_numpy(np.concatenate(offs))
             flow_b = _shift(flow_b.flatten(0, 1), offs, cfg.shift_aug).view(flow_b.shape)
+        if cfg.flip_aug:
+            flow_b, app_b = st.flip(flow_b, app_b, on)
         if st.noisy:  # drawn even at std 0, so a fold's random stream does not depend on its losses
             std = torch.from_numpy(st.noise_std).float().view(-1, 1, 1, 1, 1)
             flow_b = flow_b + std * _fold_noise(st, on, flow_b.shape[1:])
@@ -336,9 +355,15 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
 
 def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
     flow_t, app_t, y_t = torch.from_numpy(flow), torch.from_numpy(app), torch.from_numpy(y)
+    has_val = any(f.val_idx is not None and len(f.val_idx) for f in folds)
+    if has_val:
+        folds = [
+            f if f.val_idx is not None else Fold(f.name, f.train_idx, f.test_idx, f.test_idx[:0])
+            for f in folds
+        ]
     st = _Folds(cfg, fit, folds, flow, app, y)
     histories = [[] for _ in folds]
-    per_epoch = []
+    per_epoch, val_epoch = [], []
     for epoch in range(fit.epochs):
         # the template is every fold's module structure under vmap, so this sets all folds' bins
         blur = soa_blur_at(cfg, epoch, epochs=fit.epochs)
@@ -348,6 +373,8 @@ def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
         probs = st.predict(flow_t, app_t) if record else None
         if fit.record_test_each_epoch:
             per_epoch.append(probs)
+        if has_val:
+            val_epoch.append(st.predict(flow_t, app_t, "val"))
         for f, fold in enumerate(folds):
             h = {
                 "epoch": epoch + 1,
@@ -370,6 +397,7 @@ def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
             history=histories[f],
             test_probs=probs[f],
             test_probs_each_epoch=np.stack([p[f] for p in per_epoch]) if per_epoch else None,
+            val_probs_each_epoch=np.stack([p[f] for p in val_epoch]) if val_epoch else None,
         )
         for f, fold in enumerate(folds)
     ]

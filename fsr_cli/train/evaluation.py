@@ -51,7 +51,12 @@ def evaluate_run(run: Path) -> dict:
         raise UsageError(f"{run}: no such run folder; give a folder made by `fsr train` (runs/train/exp...)")
     config = rundir.read_config(run)
     preds = rundir.read_predictions(run / rundir.PREDICTIONS)
-    return {"run": str(run), **metrics_from_predictions(preds, config=config)}
+    doc = {"run": str(run), **metrics_from_predictions(preds, config=config)}
+    if config.get("seeds"):
+        from fsr_cli.train.seeds import seed_predictions, seed_summary
+
+        doc["seeds"] = seed_summary(seed_predictions(run, config), config)
+    return doc
 
 
 def comparison_rows(docs: list[dict]) -> list[dict]:
@@ -73,3 +78,84 @@ def comparison_rows(docs: list[dict]) -> list[dict]:
         }
         rows.append(row)
     return rows
+
+
+BOOTSTRAP_DRAWS = 2000
+
+
+def _weighted_uf1(y: np.ndarray, p: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Macro F1 over classes present in the (weighted) truth, for each row of weights w (B, N)."""
+    tp = np.stack([(w * ((y == c) & (p == c))).sum(1) for c in range(k)], 1)  # (B, K)
+    true_n = np.stack([(w * (y == c)).sum(1) for c in range(k)], 1)
+    pred_n = np.stack([(w * (p == c)).sum(1) for c in range(k)], 1)
+    denom = true_n + pred_n
+    f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1e-12), 0.0)
+    present = true_n > 0
+    return (f1 * present).sum(1) / np.maximum(present.sum(1), 1)
+
+
+def paired_bootstrap(
+    a: dict, b: dict, *, run_a: str, run_b: str, draws: int = BOOTSTRAP_DRAWS, seed: int = 0
+) -> dict:
+    """UF1(A) - UF1(B) on the same samples, with a 95 % paired bootstrap interval over subjects.
+
+    Subjects ('dataset/subject') are drawn with replacement, each with all its samples, and both
+    runs are scored on every draw, so the interval reflects which subjects the data holds.
+
+    Raises:
+        UsageError: the runs share no sample, or use different class lists.
+    """
+    if list(a["classes"]) != list(b["classes"]):
+        raise UsageError(f"{run_a} and {run_b} use different classes ({a['classes']} vs {b['classes']})")
+    key = lambda d: [f"{x}|{s}|{c}" for x, s, c in zip(d["dataset"], d["subject"], d["clip"], strict=True)]  # noqa: E731
+    ka, kb = key(a["preds"]), key(b["preds"])
+    common = sorted(set(ka) & set(kb))
+    if not common:
+        raise UsageError(f"{run_a} and {run_b} share no sample; compare runs on the same data")
+    ia, ib = {k: i for i, k in enumerate(ka)}, {k: i for i, k in enumerate(kb)}
+    sa, sb = np.array([ia[k] for k in common]), np.array([ib[k] for k in common])
+    classes = list(a["classes"])
+    idx = {c: i for i, c in enumerate(classes)}
+    y = np.array([idx[c] for c in a["preds"]["true"][sa]])
+    if not np.array_equal(y, np.array([idx[c] for c in b["preds"]["true"][sb]])):
+        raise UsageError(f"{run_a} and {run_b} disagree on the true class of some samples; not the same data")
+    pa = np.array([idx[c] for c in a["preds"]["pred"][sa]])
+    pb = np.array([idx[c] for c in b["preds"]["pred"][sb]])
+    groups = np.array([k.rsplit("|", 1)[0] for k in common])
+    names, g = np.unique(groups, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    counts = np.stack(
+        [np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names)) for _ in range(draws)]
+    )
+    w = counts[:, g].astype(np.float64)  # (draws, N): each sample weighted by its subject's draws
+    k = len(classes)
+    ones = np.ones((1, len(y)))
+    diff = float(_weighted_uf1(y, pa, ones, k)[0] - _weighted_uf1(y, pb, ones, k)[0])
+    boot = _weighted_uf1(y, pa, w, k) - _weighted_uf1(y, pb, w, k)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {
+        "a": run_a,
+        "b": run_b,
+        "uf1_diff": round(diff, 4),
+        "ci95": [round(float(lo), 4), round(float(hi), 4)],
+        "p_a_not_better": round(float((boot <= 0).mean()), 4),
+        "n_samples": len(common),
+        "n_subjects": len(names),
+        "only_a": len(ka) - len(common),
+        "only_b": len(kb) - len(common),
+        "draws": draws,
+        "seed": seed,
+    }
+
+
+def compare_runs(runs: list[Path], docs: list[dict]) -> list[dict]:
+    """Paired bootstrap of every run against the first one."""
+
+    def load(run: Path, doc: dict) -> dict:
+        return {"classes": doc["classes"], "preds": rundir.read_predictions(Path(run) / rundir.PREDICTIONS)}
+
+    base = load(runs[0], docs[0])
+    return [
+        paired_bootstrap(load(r, d), base, run_a=str(r), run_b=str(runs[0]))
+        for r, d in zip(runs[1:], docs[1:], strict=True)
+    ]

@@ -16,9 +16,14 @@ def prediction_rows(run: Path, *, feats: Features, folds: list, select: str) -> 
     """One row per test sample (in sample order): its fold, the chosen epoch, truth, prediction, probs."""
     rows: dict[int, dict] = {}
     for fold in folds:
-        test_probs, each = rundir.read_probs(rundir.fold_dir(run, fold.name) / rundir.PROBS)
+        z = rundir.read_probs(rundir.fold_dir(run, fold.name) / rundir.PROBS)
         probs, epoch = select_epoch(
-            select, test_probs=test_probs, probs_each_epoch=each, y_test=feats.y[fold.test_idx]
+            select,
+            test_probs=z["test_probs"],
+            probs_each_epoch=z.get("probs_each_epoch"),
+            y_test=feats.y[fold.test_idx],
+            val_probs_each_epoch=z.get("val_probs_each_epoch"),
+            y_val=feats.y[z["val_idx"]] if "val_idx" in z else None,
         )
         n_epochs = len(rundir.read_history(rundir.fold_dir(run, fold.name) / rundir.HISTORY))
         for i, p in zip(fold.test_idx.tolist(), probs, strict=True):

@@ -62,3 +62,23 @@ def make_folds(features: Features, protocol: str) -> list:
             Fold(name=name, train_idx=train_idx.astype(np.int64), test_idx=test_idx.astype(np.int64))
         )
     return folds
+
+
+def inner_val_folds(folds: list, features: Features, *, seed: int, share: float) -> list:
+    """Each fold with `share` of its training subjects (at least one) moved to val_idx.
+
+    The subjects are drawn from the fold's own seed (seed, fold name), so a fold's split does
+    not depend on the other folds; a fold with one training subject keeps it for training.
+    """
+    from fsr_cli.train.engine import Fold, fold_seed
+
+    groups = features.groups
+    out = []
+    for f in folds:
+        subjects = np.unique(groups[f.train_idx])
+        n_val = max(1, int(round(share * len(subjects)))) if len(subjects) > 1 else 0
+        rng = np.random.default_rng(fold_seed(seed, f"{f.name}/inner-val"))
+        val = set(rng.choice(subjects, size=n_val, replace=False).tolist()) if n_val else set()
+        is_val = np.array([groups[i] in val for i in f.train_idx], dtype=bool)
+        out.append(Fold(f.name, f.train_idx[~is_val], f.test_idx, f.train_idx[is_val]))
+    return out

@@ -71,6 +71,40 @@ def fold_table(metrics: dict) -> Table:
     return t
 
 
+def _pm(mean, std) -> str:
+    return "-" if mean is None else f"{mean:.3f} +/- {abs(std or 0.0):.3f}"
+
+
+def _figure_name(key: str) -> str:
+    """uf1 -> UF1, uf1_samm -> samm UF1, dataset_mean_uf1 -> datasets' mean UF1."""
+    if key == "dataset_mean_uf1":
+        return "datasets' mean UF1"
+    if key.startswith("uf1_"):
+        return f"{key[4:]} UF1"
+    return {"uf1": "UF1", "uar": "UAR", "acc": "Acc"}.get(key, key)
+
+
+def seeds_table(metrics: dict) -> Table | None:
+    """Each seed's figures, their mean +/- std, and the seed ensemble's (None for one seed)."""
+    sd = metrics.get("seeds")
+    if not sd:
+        return None
+    names = list(sd["mean"])
+    t = _titled(f"{len(sd['seeds'])} seeds: {metrics['protocol']} / {metrics['model']}", metrics)
+    t.add_column("seed")
+    for n in names:
+        t.add_column(_figure_name(n), justify="right", no_wrap=True)
+    for s, fig in sd["per_seed"].items():
+        t.add_row(s, *(_f(fig[n]) for n in names))
+    t.add_row("mean +/- std", *(_pm(sd["mean"][n], sd["std"][n]) for n in names), style="bold")
+    ens = {"uf1": metrics["uf1"], "uar": metrics["uar"], "acc": metrics["acc"]}
+    ens.update({f"uf1_{d}": v["uf1"] for d, v in metrics["per_dataset"].items()})
+    ds = [v["uf1"] for v in metrics["per_dataset"].values() if v["uf1"] is not None]
+    ens["dataset_mean_uf1"] = sum(ds) / len(ds) if ds else None
+    t.add_row("ensemble", *(_f(ens.get(n)) for n in names))
+    return t
+
+
 def comparison_table(rows: list[dict]) -> Table:
     """Runs side by side: pooled and per-dataset UF1/UAR/acc, leaky selections flagged."""
     datasets = list(dict.fromkeys(d for r in rows for d in r["per_dataset"]))
@@ -84,6 +118,29 @@ def comparison_table(rows: list[dict]) -> Table:
             for d in datasets
         ]
         t.add_row(r["run"], str(r["model"]), sel, " / ".join(_f(r[m]) for m in ("uf1", "uar", "acc")), *cells)
+    return t
+
+
+def difference_table(diffs: list[dict]) -> Table:
+    """UF1 of each run minus the first run's, with the paired bootstrap interval over subjects."""
+    base = diffs[0]["b"] if diffs else ""
+    t = Table(
+        title=f"UF1 difference from {base}",
+        caption="95 % interval: paired bootstrap over subjects; "
+        "P(<= 0): share of draws where the run is not better",
+    )
+    for col in ("run", "UF1 diff", "95 % interval", "P(<= 0)", "n", "subjects"):
+        t.add_column(col, justify="left" if col == "run" else "right")
+    for d in diffs:
+        lo, hi = d["ci95"]
+        t.add_row(
+            d["a"],
+            f"{d['uf1_diff']:+.3f}",
+            f"[{lo:+.3f}, {hi:+.3f}]",
+            f"{d['p_a_not_better']:.3f}",
+            str(d["n_samples"]),
+            str(d["n_subjects"]),
+        )
     return t
 
 
@@ -168,9 +225,27 @@ def report_md(metrics: dict, *, config: dict, theta: dict) -> str:
         f"- selection: {metrics['selection']}",
         f"- datasets: {', '.join(metrics['datasets'])}; {metrics['n_samples']} samples, "
         f"{len(metrics['per_fold'])} folds; classes: {', '.join(metrics['classes'])}",
-        f"- epochs: {fit['epochs']}, batch {fit['batch_size']}, lr {fit['lr']}, seed {config['seed']}",
+        f"- epochs: {fit['epochs']}, batch {fit['batch_size']}, lr {fit['lr']}, "
+        + (
+            f"seeds {', '.join(map(str, config['seeds']))} (figures below: the seed ensemble)"
+            if config.get("seeds")
+            else f"seed {config['seed']}"
+        ),
         "",
     ]
+    sd = metrics.get("seeds")
+    if sd:
+        names = list(sd["mean"])
+        lines += [
+            "| seed | " + " | ".join(_figure_name(n) for n in names) + " |",
+            "|---" * (len(names) + 1) + "|",
+            *(
+                f"| {s} | " + " | ".join(_f(fig[n]) for n in names) + " |"
+                for s, fig in sd["per_seed"].items()
+            ),
+            "| **mean +/- std** | " + " | ".join(_pm(sd["mean"][n], sd["std"][n]) for n in names) + " |",
+            "",
+        ]
     lines += [
         "| scope | UF1 | UAR | Acc | n | absent classes |",
         "|---|---|---|---|---|---|",

@@ -147,19 +147,32 @@ def read_history(path: Path) -> list[dict]:
     return out
 
 
-def write_probs(path: Path, *, test_probs: np.ndarray, probs_each_epoch: np.ndarray | None) -> None:
+def write_probs(
+    path: Path,
+    *,
+    test_probs: np.ndarray,
+    probs_each_epoch: np.ndarray | None,
+    val_probs_each_epoch: np.ndarray | None = None,
+    val_idx: np.ndarray | None = None,
+) -> None:
+    """test_probs (n_test, C) [+ probs_each_epoch (E, n_test, C)] [+ the inner validation's
+    val_probs_each_epoch (E, n_val, C) and val_idx (n_val,), sample indices in the run's order]."""
     arrays = {"test_probs": np.asarray(test_probs, dtype=np.float32)}
     if probs_each_epoch is not None:
         arrays["probs_each_epoch"] = np.asarray(probs_each_epoch, dtype=np.float32)  # (E, n_test, C)
+    if val_probs_each_epoch is not None:
+        arrays["val_probs_each_epoch"] = np.asarray(val_probs_each_epoch, dtype=np.float32)
+        arrays["val_idx"] = np.asarray(val_idx, dtype=np.int64)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, **arrays)
     tmp.replace(path)
 
 
-def read_probs(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def read_probs(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a fold's probs.npz (see write_probs); absent ones are missing from the dict."""
     with np.load(path, allow_pickle=False) as z:
-        return z["test_probs"], (z["probs_each_epoch"] if "probs_each_epoch" in z.files else None)
+        return {k: z[k] for k in z.files}
 
 
 def write_predictions(path: Path, rows: list[dict], classes: list[str]) -> None:

@@ -35,6 +35,7 @@ class TrainConfig:
     labels: str = "composite"
     epochs: int | None = None  # None: the preset's budget
     seed: int = 0
+    seeds: tuple[int, ...] = ()  # several seeds in one run (train/seeds.py); then `seed` is unused
     select: str = "last"
     workers: int = 1
     cache_dir: Path | None = None
@@ -65,6 +66,8 @@ def check_config(cfg: TrainConfig) -> None:
             "--cache-dir names one cache root; with several datasets give each cache root "
             "(or its prepared.json) as a DIR instead"
         )
+    if len(cfg.seeds) == 1:
+        raise UsageError("--seeds with one seed: give --seed N, or two or more seeds")
     if cfg.epochs is not None and cfg.epochs < 1:
         raise UsageError(f"--epochs {cfg.epochs}: give at least 1")
 
@@ -75,13 +78,22 @@ def resolve(cfg: TrainConfig):
     from fsr_cli.train.engine import FitConfig
 
     mcfg = load_preset(cfg.model, **{**cfg.model_overrides, "n_classes": len(LABEL_SETS[cfg.labels])})
+    if not mcfg.trains_by_epoch:
+        if cfg.final:
+            raise UsageError(f"--final: preset {mcfg.name} keeps no network for `fsr predict`; drop --final")
+        if cfg.epochs not in (None, mcfg.epochs) or cfg.select != "last":
+            given = f"--select {cfg.select}" if cfg.select != "last" else f"--epochs {cfg.epochs}"
+            raise UsageError(
+                f"{given}: preset {mcfg.name} is fitted once, with no epochs to budget or choose; "
+                "drop the option (its selection is the one fit)"
+            )
     fit = FitConfig(
         epochs=cfg.epochs or mcfg.epochs,
         batch_size=mcfg.batch_size,
         lr=mcfg.lr,
         weight_decay=mcfg.weight_decay,
         seed=cfg.seed,
-        record_test_each_epoch=cfg.select == "test-oracle",
+        record_test_each_epoch=cfg.select in ("test-oracle", "inner-val"),
     )
     return mcfg, fit
 
@@ -100,28 +112,33 @@ class ChunkJob:
 
 def train_chunk(job: ChunkJob, progress: Callable[[int, int], None]) -> list:
     """Train one chunk of folds together (runs in the executor's process)."""
+    from fsr_cli.train.baselines import fit_svm_folds
     from fsr_cli.train.engine import fit_folds
 
-    return fit_folds(
-        job.mcfg, job.fit, flow=job.flow, app=job.app, y=job.y, folds=job.folds, progress=progress
-    )
+    fit = fit_folds if job.mcfg.trains_by_epoch else fit_svm_folds
+    return fit(job.mcfg, job.fit, flow=job.flow, app=job.app, y=job.y, folds=job.folds, progress=progress)
 
 
-def save_fold(path: Path, result, *, mcfg, classes: list[str], extra: dict) -> None:
-    """probs.npz, then model.pt, then history.csv (the marker of a finished fold)."""
+def save_fold(path: Path, result, *, mcfg, classes: list[str], extra: dict, val_idx=None) -> None:
+    """probs.npz, then model.pt (networks only), then history.csv (the marker of a finished fold)."""
     from fsr_cli.model.checkpoint import save_checkpoint
 
     rundir.write_probs(
-        path / rundir.PROBS, test_probs=result.test_probs, probs_each_epoch=result.test_probs_each_epoch
+        path / rundir.PROBS,
+        test_probs=result.test_probs,
+        probs_each_epoch=result.test_probs_each_epoch,
+        val_probs_each_epoch=result.val_probs_each_epoch,
+        val_idx=val_idx,
     )
-    save_checkpoint(  # atomic itself (temp file + os.replace)
-        path / rundir.MODEL,
-        cfg=mcfg,
-        state_dict=result.state_dict,
-        classes=classes,
-        norm=result.norm,
-        extra=extra,
-    )
+    if mcfg.trains_by_epoch:
+        save_checkpoint(  # atomic itself (temp file + os.replace)
+            path / rundir.MODEL,
+            cfg=mcfg,
+            state_dict=result.state_dict,
+            classes=classes,
+            norm=result.norm,
+            extra=extra,
+        )
     rundir.write_history(path / rundir.HISTORY, result.history)
 
 
@@ -150,7 +167,12 @@ def train_folds(
     for k, results in executor.map(train_chunk, jobs, on_progress=reporter.advance):
         for (fold, path), result in zip(chunks[k], results, strict=True):
             save_fold(
-                path, result, mcfg=mcfg, classes=list(feats.classes), extra={**extra, "fold": fold.name}
+                path,
+                result,
+                mcfg=mcfg,
+                classes=list(feats.classes),
+                extra={**extra, "fold": fold.name},
+                val_idx=fold.val_idx,
             )
             _call(reporter.fold_done, fold.name, False)
 
@@ -183,7 +205,12 @@ def run_config_doc(cfg: TrainConfig, *, mcfg, fit, feats: Features, folds: list,
         "model": asdict(mcfg),
         "fit": asdict(fit),
         "seed": cfg.seed,
-        "selection": {"mode": cfg.select, "label": selection_label(cfg.select, epochs=fit.epochs)},
+        "selection": {
+            "mode": cfg.select,
+            "label": selection_label(cfg.select, epochs=fit.epochs)
+            if mcfg.trains_by_epoch
+            else "one fit (no epochs to choose; honest)",
+        },
         "workers": cfg.workers,
         "final": cfg.final,
         "n_samples": len(feats),
@@ -271,7 +298,13 @@ def run_training(
         "epochs": fit.epochs,
         "preprocessing": [s.preprocessing() for s in plan.sets],
     }
-    targets = [(f, rundir.fold_dir(run, f.name)) for f in folds]
+    trained = folds
+    if cfg.select == "inner-val":
+        from fsr_cli.train.protocols import inner_val_folds
+        from fsr_cli.train.selection import INNER_VAL_SHARE
+
+        trained = inner_val_folds(folds, feats, seed=cfg.seed, share=INNER_VAL_SHARE)
+    targets = [(f, rundir.fold_dir(run, f.name)) for f in trained]
     if cfg.final:  # issue 5: one model on every sample, for `fsr predict`
         targets.append((_final_fold(len(feats)), rundir.final_dir(run)))
     train_folds(
@@ -284,6 +317,15 @@ def run_training(
         extra=extra,
     )
     return outputs.write_outputs(run, feats=feats, folds=folds, select=cfg.select)
+
+
+def train_run(plan: Plan, *, run: Path, argv=None, resume: bool = False, reporter=None) -> dict:
+    """Train a planned run: one seed (run_training) or several (seeds.run_seeds); returns its metrics."""
+    if plan.cfg.seeds:
+        from fsr_cli.train.seeds import run_seeds
+
+        return run_seeds(plan, run=run, argv=argv, resume=resume, reporter=reporter or Reporter())
+    return run_training(plan, run=run, argv=argv, resume=resume, reporter=reporter)
 
 
 def _record_final(run: Path, final: bool) -> None:

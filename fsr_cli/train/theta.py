@@ -56,6 +56,8 @@ def start_angles(config: dict, fold: str) -> list[float]:
     from fsr_cli.train.engine import initial_model
 
     cfg = ModelConfig.from_dict(config["model"])
+    if not cfg.trains_by_epoch:
+        return []  # no network, no angle
     return initial_model(cfg, seed=config["fit"]["seed"], name=fold).thetas_deg()
 
 

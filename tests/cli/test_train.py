@@ -66,5 +66,5 @@ def test_bad_inputs_are_one_line_usage_errors(data, tmp_path):
     assert bad(casme2) == "error: missing --protocol; give --protocol loso (leave one subject out) or lodo"
     assert (
         bad(casme2, "--protocol", "loso", "--select", "best")
-        == "error: unknown --select 'best'; choose one of: last, test-oracle"
+        == "error: unknown --select 'best'; choose one of: last, inner-val, test-oracle"
     )

@@ -1,0 +1,176 @@
+"""Baseline presets (svm-flow, ststnet), several seeds in one run, inner validation, paired bootstrap."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from prepared_builders import EPOCHS, TINY, shared_data
+
+from fsr_cli.errors import UsageError
+from fsr_cli.model.config import load_preset
+from fsr_cli.model.network import build_model
+from fsr_cli.train import rundir
+from fsr_cli.train.evaluation import evaluate_run, paired_bootstrap
+from fsr_cli.train.protocols import inner_val_folds
+from fsr_cli.train.resume import config_from_run
+from fsr_cli.train.runner import Reporter, TrainConfig, plan_run, train_run
+from fsr_cli.train.seeds import parse_seeds, seed_dir
+from fsr_cli.train.selection import select_epoch
+
+
+def run(path: Path, **kw) -> dict:
+    base = {"datasets": shared_data(), "protocol": "loso", "epochs": EPOCHS, "model_overrides": TINY}
+    path.mkdir(parents=True, exist_ok=True)
+    return train_run(plan_run(TrainConfig(**{**base, **kw})), run=path, argv=["fsr", "train"])
+
+
+def preds(path: Path) -> dict:
+    return rundir.read_predictions(path / "predictions.csv")
+
+
+def test_svm_flow_is_the_sklearn_svm_per_fold(tmp_path):
+    from sklearn.svm import SVC
+
+    m = run(tmp_path / "svm", model="svm-flow", epochs=None, model_overrides={"flow_size": 16})
+    plan = plan_run(
+        TrainConfig(
+            datasets=shared_data(), protocol="loso", model="svm-flow", model_overrides={"flow_size": 16}
+        )
+    )
+    x, y = plan.feats.flow.reshape(len(plan.feats), -1).astype(np.float64), plan.feats.y
+    p = preds(tmp_path / "svm")
+    for fold in plan.folds:
+        svm = SVC(C=10.0, gamma="scale", class_weight="balanced").fit(x[fold.train_idx], y[fold.train_idx])
+        dec = svm.decision_function(x[fold.test_idx])
+        mine = p["probs"][fold.test_idx]
+        assert (mine.argmax(1) == svm.classes_[dec.argmax(1)]).all()
+    assert m["selection"].startswith("one fit") and not m["leakage"]
+    assert not (rundir.fold_dir(tmp_path / "svm", plan.folds[0].name) / "model.pt").exists()
+    assert json.loads((tmp_path / "svm" / "theta.json").read_text())["soa"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("kw", "says"),
+    [
+        ({"select": "test-oracle"}, "--select test-oracle"),
+        ({"epochs": 5}, "--epochs 5"),
+        ({"final": True}, "--final"),
+    ],
+)
+def test_svm_flow_refuses_options_it_cannot_honour(kw, says):
+    with pytest.raises(UsageError, match=says):
+        plan_run(TrainConfig(datasets=shared_data(), protocol="loso", model="svm-flow", **kw))
+
+
+def test_ststnet_is_the_papers_shape():
+    cfg = load_preset("ststnet")
+    model = build_model(cfg)
+    assert model(torch.zeros(2, 3, 28, 28), torch.zeros(2, 1, 32, 32)).shape == (2, 3)
+    assert [c.out_channels for c in model.convs] == [3, 5, 8]
+    assert model.head.in_features == 16 * 5 * 5  # 28 -> conv pad 2 -> 30 -> max-pool /3 -> 10 -> avg /2 -> 5
+    assert model.thetas_deg() == []
+
+
+def test_parse_seeds():
+    assert parse_seeds("0,1, 2") == (0, 1, 2)
+    for bad, says in (("", "empty"), ("0,0", "repeats"), ("a,1", "whole numbers"), ("-1,2", ">= 0")):
+        with pytest.raises(UsageError, match=says):
+            parse_seeds(bad)
+
+
+@pytest.fixture(scope="module")
+def two_seeds(tmp_path_factory) -> tuple[Path, dict]:
+    path = tmp_path_factory.mktemp("seeds") / "run"
+    return path, run(path, seeds=(0, 1))
+
+
+def test_seeds_keep_each_seed_and_average_their_probabilities(two_seeds):
+    path, metrics = two_seeds
+    p0, p1, top = preds(seed_dir(path, 0)), preds(seed_dir(path, 1)), preds(path)
+    assert not np.allclose(p0["probs"], p1["probs"])  # the seeds differ
+    np.testing.assert_allclose(top["probs"], (p0["probs"] + p1["probs"]) / 2, atol=2e-6)
+    assert rundir.read_config(seed_dir(path, 1))["seed"] == 1
+    sd = metrics["seeds"]
+    per = [evaluate_run(seed_dir(path, s))["uf1"] for s in (0, 1)]
+    assert [sd["per_seed"][s]["uf1"] for s in ("0", "1")] == per
+    assert sd["mean"]["uf1"] == pytest.approx(np.mean(per), abs=1e-4)
+    assert sd["std"]["uf1"] == pytest.approx(np.std(per), abs=1e-4)
+    again = evaluate_run(path)  # evaluate reproduces the run's metrics
+    assert again["seeds"] == sd and again["uf1"] == metrics["uf1"]
+    theta = json.loads((path / "theta.json").read_text())
+    assert len(theta["folds"]) == 2 * len(metrics["per_fold"]) and "seed-1/casme2/01" in theta["folds"]
+
+
+def test_seeds_resume_to_the_same_result(two_seeds, tmp_path):
+    path, metrics = two_seeds
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy)
+    shutil.rmtree(seed_dir(copy, 1))  # as if killed before the second seed
+    (copy / "predictions.csv").unlink()
+    cfg = config_from_run(copy, {})
+    assert cfg.seeds == (0, 1)
+    done = []
+    train_run(
+        plan_run(cfg),
+        run=copy,
+        resume=True,
+        reporter=Reporter(fold_done=lambda f, skipped: done.append(skipped)),
+    )
+    assert done.count(True) == len(metrics["per_fold"])  # seed 0's folds were not trained again
+    np.testing.assert_allclose(preds(copy)["probs"], preds(path)["probs"], atol=1e-4)
+
+
+def test_inner_val_holds_training_subjects_out(tmp_path):
+    plan = plan_run(TrainConfig(datasets=shared_data(), protocol="loso", model_overrides=TINY))
+    groups = plan.feats.groups
+    for f in inner_val_folds(plan.folds, plan.feats, seed=0, share=0.2):
+        assert len(f.val_idx) > 0
+        tr, va, te = (set(groups[i]) for i in (f.train_idx, f.val_idx, f.test_idx))
+        assert not (tr & va) and not (va & te) and not (tr & te)
+    m = run(tmp_path / "iv", select="inner-val")
+    assert m["selection"].startswith("inner-val") and not m["leakage"]
+    z = rundir.read_probs(rundir.fold_dir(tmp_path / "iv", "casme2/01") / "probs.npz")
+    assert z["val_probs_each_epoch"].shape[:2] == (EPOCHS, len(z["val_idx"]))
+
+
+def test_inner_val_takes_the_epoch_best_on_validation():
+    y_val = np.array([0, 1, 2])
+    val = np.stack([np.eye(3)[[0, 0, 0]], np.eye(3)[[0, 1, 2]], np.eye(3)[[1, 1, 1]]])  # epoch 2 is right
+    test = np.stack([np.full((2, 3), e) for e in range(3)]).astype(float)
+    probs, epoch = select_epoch(
+        "inner-val",
+        test_probs=test[-1],
+        probs_each_epoch=test,
+        y_test=np.array([0, 0]),
+        val_probs_each_epoch=val,
+        y_val=y_val,
+    )
+    assert epoch == 1 and (probs == 1).all()
+
+
+def test_paired_bootstrap(two_seeds):
+    path, metrics = two_seeds
+    a = {"classes": metrics["classes"], "preds": preds(path)}
+    same = paired_bootstrap(a, a, run_a="a", run_b="a")
+    assert same["uf1_diff"] == 0 and same["ci95"] == [0, 0]
+    b = {"classes": metrics["classes"], "preds": preds(seed_dir(path, 0))}
+    d = paired_bootstrap(a, b, run_a="a", run_b="b", draws=500)
+    assert d["uf1_diff"] == pytest.approx(metrics["uf1"] - evaluate_run(seed_dir(path, 0))["uf1"], abs=1e-3)
+    assert d["ci95"][0] <= d["uf1_diff"] <= d["ci95"][1] and d["n_subjects"] == 5
+    perfect = {"classes": metrics["classes"], "preds": {**a["preds"], "pred": a["preds"]["true"]}}
+    better = paired_bootstrap(perfect, a, run_a="p", run_b="a", draws=500)
+    assert better["ci95"][0] > 0 and better["p_a_not_better"] == 0
+    other = {"classes": metrics["classes"], "preds": {k: v[:0] for k, v in a["preds"].items()}}
+    with pytest.raises(UsageError, match="share no sample"):
+        paired_bootstrap(other, a, run_a="o", run_b="a")
+
+
+def test_seeds_in_resolved_config_not_the_single_seed(two_seeds):
+    doc = rundir.read_config(two_seeds[0])
+    assert doc["seeds"] == [0, 1] and doc["seed"] is None
+    assert replace(config_from_run(two_seeds[0], {}), seeds=()).seed == 0
