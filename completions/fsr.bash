@@ -54,7 +54,7 @@ _fsr() {
                 --channels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--out -o --channels --size --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--out -o --channels --size --force --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "train")

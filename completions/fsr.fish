@@ -36,6 +36,7 @@ complete -c fsr -n '__fish_seen_subcommand_from preprocess' -l help -s h -d 'Sho
 complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l out -s o -r -F -d 'Folder for the prepared dataset'
 complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l channels -r -F -d 'What the flow images R, G, B channels hold - an order of u, v, s'
 complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l size -r -F -d 'Resize flows to SIZE x SIZE (default - the first images size)'
+complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l force -d 'Replace a prepared.json in --out that another import or preprocess wrote'
 complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l json -d 'Print one JSON document on stdout (logs go to stderr)'
 complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l help -s h -d 'Show help and exit'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l protocol -r -F -d 'loso (leave one subject out) or lodo (leave one dataset out)'

@@ -8,6 +8,10 @@ content hashes of source files. It lives at `<root>/<stage>/<key[:2]>/<key>/` an
 Writes are atomic: the entry is built in a temporary sibling folder and renamed into place with
 os.replace, so a killed run leaves either a whole entry or nothing (stale temporaries are
 ignored and removed by `clear`). Re-running with the same inputs finds the entry and does no work.
+
+The cache owns only what it made: its root holds a marker file (`.fsr-cache`, written with the
+first entry), its stages are the pipeline's four (STAGES), and `clear` refuses a folder without
+the marker and a stage that is not one of them, so it never removes a dataset's own files.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli import __version__
-from fsr_cli.errors import CacheError
+from fsr_cli.errors import CacheError, UsageError
 
 ARRAYS = "arrays.npz"
 META = "meta.json"
 TMP_PREFIX = ".tmp-"
+MARKER = ".fsr-cache"
+STAGES = ("face", "align", "apex", "flow")  # the preprocess stages, in pipeline order
 
 
 def canonical_json(obj) -> str:
@@ -80,7 +86,30 @@ class Cache:
         self.root = Path(root)
 
     def _dir(self, stage: str, key: str) -> Path:
+        if stage not in STAGES:
+            raise ValueError(f"unknown cache stage {stage!r}; the stages are {', '.join(STAGES)}")
         return self.root / stage / key[:2] / key
+
+    def mark(self) -> None:
+        """Claim the root as an fsr cache (the marker `clear` requires); idempotent, race-free."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(self.root / MARKER, "x") as f:
+                f.write(json.dumps({"fsr": __version__, "what": "fsr artifact cache"}) + "\n")
+        except FileExistsError:
+            pass
+
+    def owned(self) -> bool:
+        """Whether the root is an fsr cache: it holds the marker, or (made before the marker
+        existed) it is a `.fsr` folder holding nothing but stage folders and fsr's own files."""
+        if (self.root / MARKER).is_file():
+            return True
+        if self.root.name != ".fsr" or not self.root.is_dir():
+            return False
+        own = {*STAGES, MARKER, "prepared.json"}
+        return all(
+            p.name in own or p.name.startswith(("prepared.json", TMP_PREFIX)) for p in self.root.iterdir()
+        )
 
     def get(self, stage: str, key: str) -> Entry | None:
         path = self._dir(stage, key)
@@ -94,6 +123,7 @@ class Cache:
         With `replace`, an existing entry of the key is moved aside first (`--force`).
         """
         final = self._dir(stage, key)
+        self.mark()
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=final.parent))
         try:
@@ -136,9 +166,9 @@ class Cache:
         return self.put(stage, key, arrays, meta, replace=force), False
 
     def entries(self, stage: str | None = None) -> list[Entry]:
-        if not self.root.is_dir():
+        if not self.root.is_dir() or (stage is not None and stage not in STAGES):
             return []
-        stages = [stage] if stage else sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        stages = [stage] if stage else [s for s in STAGES if (self.root / s).is_dir()]
         out = []
         for st in stages:
             for meta in sorted((self.root / st).glob(f"??/*/{META}")):
@@ -150,16 +180,27 @@ class Cache:
         """Unfinished entry folders left by a killed writer (ignored by reads, removed by clear)."""
         if not self.root.is_dir():
             return []
-        return sorted(self.root.glob(f"*/??/{TMP_PREFIX}*"))
+        return sorted(p for s in STAGES for p in self.root.glob(f"{s}/??/{TMP_PREFIX}*"))
 
     def clear(self, stage: str | None = None) -> int:
-        """Remove all entries (of one stage); returns how many folders were removed."""
+        """Remove all entries (of one stage) and temporaries; returns how many folders were removed.
+
+        Raises:
+            UsageError: `stage` is not one of STAGES, or the root is not an fsr cache (nothing is
+                removed then).
+        """
+        if stage is not None and stage not in STAGES:
+            raise UsageError(f"unknown --stage {stage!r}; choose one of: {', '.join(STAGES)}")
         if not self.root.is_dir():
             return 0
+        if not self.owned():
+            raise UsageError(
+                f"{self.root} is not an fsr cache (no {MARKER} marker in it); nothing removed. "
+                "Give the cache root (a dataset's .fsr/ folder, or the --cache-dir it was made with)"
+            )
         n = 0
-        targets = [self.root / stage] if stage else [p for p in self.root.iterdir() if p.is_dir()]
-        for t in targets:
-            if t.is_dir():
+        for t in [self.root / s for s in ([stage] if stage else STAGES)]:
+            if t.is_dir() and not t.is_symlink():
                 n += sum(1 for _ in t.glob("??/*"))
                 shutil.rmtree(t)
         return n

@@ -21,6 +21,8 @@ and `"scaled": true` in the manifest; training normalises on the training folds 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,11 +108,16 @@ def write_manifest(
         "scaled": scaled,
         "samples": [s.__dict__ for s in samples],
     }
-    cache.root.mkdir(parents=True, exist_ok=True)
+    cache.mark()
     path = cache.root / MANIFEST
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=MANIFEST + ".", suffix=".tmp", dir=cache.root)  # unique per writer
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(doc, indent=1))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 

@@ -153,7 +153,12 @@ def info(
             f"  {doc['temporaries']} unfinished entries of a killed run (removed by `fsr cache clear`)"
         )
     m = doc["manifest"]
-    if m and "error" not in m:
+    if m and "error" in m:
+        err_console.print(
+            f"  prepared.json: [red]damaged[/red] ({m['error']}); run `fsr preprocess` or "
+            "`fsr import-flow` again to rewrite it"
+        )
+    elif m:
         err_console.print(
             f"  prepared.json: {m['dataset']}, {m['samples']} samples, {m['missing_entries']} missing"
         )

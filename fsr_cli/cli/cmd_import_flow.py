@@ -31,6 +31,12 @@ def import_flow(
         int | None,
         typer.Option("--size", help="Resize flows to SIZE x SIZE (default: the first image's size)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace a prepared.json in --out that another import or preprocess wrote."
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Import precomputed flow images (u, v, strain scaled 0-255) as a dataset `fsr train` accepts.
@@ -38,6 +44,7 @@ def import_flow(
     Flows are stored as float32 in [0, 1] (prepared.json says scaled=true); appearance images as grey.
 
     Bad rows (missing file, unknown label, unreadable image) are listed by CSV row and skipped; exit 3.
+    An --out that already holds another dataset's prepared.json is refused unless --force.
 
     Example: fsr import-flow composite/labels.csv --out prepared/composite --channels uvs --json
     """
@@ -45,7 +52,7 @@ def import_flow(
 
     from fsr_cli.preprocess.importer import ImportConfig, import_csv, read_rows
 
-    config = ImportConfig(channels=channels, size=size)
+    config = ImportConfig(channels=channels, size=size, force=force)
     total = len(read_rows(labels)) if labels.is_file() else None
     with Progress(
         TextColumn("import"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True

@@ -18,6 +18,7 @@ second import of the same CSV computes nothing.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 from fsr_cli.cache import Cache, file_hash
 from fsr_cli.data.labels import EMOTION_ALIASES, LABEL_SETS, composite_label, normalise_emotion
 from fsr_cli.errors import SampleError, UsageError
-from fsr_cli.prepared import FLOW_STAGE, PreparedSample, write_manifest
+from fsr_cli.prepared import FLOW_STAGE, MANIFEST, PreparedSample, write_manifest
 
 IMPORT_VERSION = 1
 REQUIRED = ("dataset", "subject", "sample", "label", "flow")
@@ -37,6 +38,7 @@ KNOWN_LABELS = frozenset(EMOTION_ALIASES.values()) | {c for cs in LABEL_SETS.val
 class ImportConfig:
     channels: str = "uvs"  # what the file's R, G, B channels hold
     size: int | None = None  # None: the first readable flow image's size
+    force: bool = False  # replace a prepared.json in OUT that is not an import of this CSV
 
 
 @dataclass
@@ -185,6 +187,22 @@ def _import_row(row: dict, *, base: Path, cache: Cache, order: list[int], config
     return record, hit, size
 
 
+def _check_replaceable(manifest: Path, csv_path: Path) -> None:
+    """Refuse to replace a prepared.json that is not an earlier import of this same CSV."""
+    if not manifest.is_file():
+        return
+    try:
+        doc = json.loads(manifest.read_text())
+        same = doc["params"]["import"]["csv"] == str(csv_path.resolve())
+    except (OSError, ValueError, KeyError, TypeError):
+        same = False
+    if not same:
+        raise UsageError(
+            f"{manifest} already holds a prepared dataset that is not an import of {csv_path}; "
+            "give another --out, or --force to replace it"
+        )
+
+
 def import_csv(
     csv_path: Path, out: Path, *, config: ImportConfig = ImportConfig(), on_row=None
 ) -> ImportReport:
@@ -197,6 +215,8 @@ def import_csv(
     if config.size is not None and not 8 <= config.size <= 1024:
         raise UsageError(f"--size must be between 8 and 1024 pixels, got {config.size}")
     rows = read_rows(csv_path)
+    if not config.force:
+        _check_replaceable(out / MANIFEST, csv_path)
     cache = Cache(out)
     report = ImportReport(csv=csv_path, out=out, manifest=None, rows=len(rows), size=config.size)
     seen: dict[str, int] = {}

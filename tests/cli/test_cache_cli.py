@@ -43,7 +43,7 @@ def dataset(tmp_path) -> Path:
             )
         )
         assert entry.path.is_dir()
-    cache.put("landmarks", make_key("landmarks", 1, {}, []), {"points": np.zeros((68, 2))}, {})
+    cache.put("align", make_key("align", 1, {}, []), {"points": np.zeros((68, 2))}, {})
     write_manifest(cache, dataset="casme2", source=tmp_path, params={}, samples=records)
     (tmp_path / ".fsr" / "flow" / "zz" / ".tmp-killed").mkdir(parents=True)
     return tmp_path
@@ -68,7 +68,7 @@ def test_info_counts_stages_temporaries_and_the_manifest(dataset):
     doc = json.loads(
         fsr("cache", "info", str(dataset / ".fsr"), "--json").stdout
     )  # the root itself works too
-    assert doc["stages"]["flow"]["entries"] == 3 and doc["stages"]["landmarks"]["entries"] == 1
+    assert doc["stages"]["flow"]["entries"] == 3 and doc["stages"]["align"]["entries"] == 1
     assert doc["entries"] == 4 and doc["temporaries"] == 1
     assert doc["manifest"]["samples"] == 3 and doc["manifest"]["missing_entries"] == 0
     table = fsr("cache", "info", str(dataset))
@@ -77,7 +77,7 @@ def test_info_counts_stages_temporaries_and_the_manifest(dataset):
 
 
 def test_clear_one_stage_then_all(dataset):
-    doc = json.loads(fsr("cache", "clear", str(dataset), "--stage", "landmarks", "--json").stdout)
+    doc = json.loads(fsr("cache", "clear", str(dataset), "--stage", "align", "--json").stdout)
     assert (doc["removed"], doc["manifest_removed"]) == (1, False)
     doc = json.loads(fsr("cache", "clear", str(dataset), "--json").stdout)
     assert (doc["removed"], doc["manifest_removed"]) == (4, True)  # 3 entries + the temporary
@@ -88,3 +88,43 @@ def test_clear_one_stage_then_all(dataset):
 def test_a_missing_folder_is_a_usage_error(tmp_path):
     r = fsr("cache", "ls", str(tmp_path / "absent"))
     assert r.returncode == 2 and "no such folder" in r.stderr
+
+
+def test_clear_removes_only_what_the_cache_owns(dataset):
+    """A dataset's frames are never removed: not via --cache-dir DATASET, not via a --stage path."""
+    frames = dataset / "sub01" / "EP01"
+    frames.mkdir(parents=True)
+    (frames / "img1.jpg").write_bytes(b"frame")
+    for args in (
+        ("--cache-dir", str(dataset)),  # the dataset itself given as the cache root: no marker
+        (str(dataset), "--stage", "../sub01"),  # a path as a stage
+        (str(dataset), "--stage", "landmarks"),  # an unknown stage
+    ):
+        r = fsr("cache", "clear", *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.startswith("error: ")
+        assert "nothing removed" in r.stderr or "unknown --stage" in r.stderr
+        assert (frames / "img1.jpg").read_bytes() == b"frame"
+    assert json.loads(fsr("cache", "info", str(dataset), "--json").stdout)["entries"] == 4
+
+
+def test_info_shows_a_damaged_manifest_in_its_table(dataset):
+    manifest = dataset / ".fsr" / "prepared.json"
+    manifest.write_text(manifest.read_text()[:-40])  # a torn tail
+    r = fsr("cache", "info", str(dataset))
+    assert r.returncode == 0 and "prepared.json: damaged" in r.stderr
+
+
+def test_concurrent_manifest_writers_never_collide(tmp_path):
+    """Each writer has its own temporary, so parallel writes all succeed and leave valid JSON."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = Cache(tmp_path)
+
+    def write(i):
+        return write_manifest(cache, dataset="casme2", source=tmp_path, params={"i": i}, samples=[])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(64)))
+    assert json.loads((tmp_path / "prepared.json").read_text())["dataset"] == "casme2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fsr-cache", "prepared.json"]

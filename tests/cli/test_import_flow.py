@@ -93,3 +93,19 @@ def test_usage_errors_exit_2(labels, tmp_path):
     assert r.returncode == 2 and "missing column(s) sample, flow" in r.stderr
     r = fsr("import-flow", str(labels), "--out", str(tmp_path / "o"), "--channels", "uvx")
     assert r.returncode == 2 and "--channels must arrange the letters u, v, s" in r.stderr
+
+
+def test_an_import_onto_another_prepared_dataset_is_refused_without_force(labels, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    theirs = '{"dataset": "casme2", "params": {"size": 128}, "samples": []}'
+    (out / "prepared.json").write_text(theirs)  # e.g. a preprocess run's manifest
+    r = fsr("import-flow", str(labels), "--out", str(out))
+    assert r.returncode == 2 and "--force" in r.stderr
+    assert (out / "prepared.json").read_text() == theirs  # nothing replaced
+
+    r = fsr("import-flow", str(labels), "--out", str(out), "--force")
+    assert r.returncode == 3, r.stderr  # imported; the fixture's bad rows remain
+    assert load_prepared(out).dataset == "imported"
+    r = fsr("import-flow", str(labels), "--out", str(out))  # the same CSV again: no --force needed
+    assert r.returncode == 3, r.stderr

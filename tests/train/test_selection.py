@@ -10,7 +10,8 @@ def test_labels():
     assert not is_leaky(selection_label("last", epochs=30))
     assert selection_label("test-oracle", epochs=30) == LEAKAGE_LABEL
     assert is_leaky(LEAKAGE_LABEL) and LEAKAGE_LABEL.startswith("test-oracle (LEAKAGE")
-    with pytest.raises(UsageError, match="unknown --select 'best'; choose one of: last, inner-val, test-oracle"):
+    msg = "unknown --select 'best'; choose one of: last, inner-val, test-oracle"
+    with pytest.raises(UsageError, match=msg):
         selection_label("best", epochs=3)
 
 
