@@ -71,8 +71,12 @@ def read_run_config(run: Path) -> dict:
         ) from exc
 
 
-def run_model_files(run: Path, config: dict, *, fold: str | None = None) -> tuple[str, list[Path]]:
-    """(kind, model files) of a run: see the module docstring.
+def run_model_files(
+    run: Path, config: dict, *, fold: str | None = None
+) -> tuple[str, list[Path], list[str]]:
+    """(kind, model files, warnings) of a run: see the module docstring. The warnings say when
+    the default choice is not what the run promises (a --final run without its final model, an
+    ensemble missing some of its folds).
 
     Raises:
         UsageError: an unknown fold name (the message lists the run's folds).
@@ -97,17 +101,27 @@ def run_model_files(run: Path, config: dict, *, fold: str | None = None) -> tupl
             raise FsrError(
                 f"{path}: no such model; train it with `fsr train --resume {run}` (add --final for 'final')"
             )
-        return ("final" if fold == "final" else f"fold {fold}"), [path]
+        return ("final" if fold == "final" else f"fold {fold}"), [path], []
     if final.is_file():
-        return "final", [final]
+        return "final", [final], []
+    warnings = []
+    if config.get("final"):
+        warnings.append(f"{final} is missing (the run was trained with --final); using the fold models")
     files = [rundir.fold_dir(run, f) / rundir.MODEL for f in folds]
+    absent = [f for f, path in zip(folds, files, strict=True) if not path.is_file()]
     files = [f for f in files if f.is_file()]
     if not files:
         raise FsrError(
             f"{run}: no trained model (no final/model.pt, no folds/*/model.pt); "
             f"finish the run with `fsr train --resume {run}`"
         )
-    return f"ensemble of {len(files)} fold models", files
+    if absent:
+        shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        warnings.append(
+            f"{len(absent)} of {len(folds)} fold models are missing ({shown}); "
+            f"the ensemble averages the other {len(files)}"
+        )
+    return f"ensemble of {len(files)} fold models", files, warnings
 
 
 def dataset_fps(names: list[str]) -> float | None:
@@ -186,7 +200,7 @@ def load_predictor(
     config, warnings = None, []
     if run is not None:
         config = read_run_config(run)
-        kind, files = run_model_files(Path(run), config, fold=fold)
+        kind, files, warnings = run_model_files(Path(run), config, fold=fold)
     else:
         kind, files = "checkpoint", [Path(checkpoint)]
         if not files[0].is_file():

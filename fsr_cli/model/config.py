@@ -24,7 +24,7 @@ PRESETS_DIR = Path(__file__).resolve().parents[2] / "models"
 ARCHS = ("facesleuth-r", "ststnet", "svm")
 SOA_MODES = ("learned", "fixed", "none")
 FLOW_NORMS = ("fold", "sample")
-READOUTS = ("grid", "profile")
+READOUTS = ("grid", "profile", "both")
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,10 @@ class ModelConfig:
             raise UsageError(
                 f"model config {self.name}: readout={self.readout!r} is not one of {', '.join(READOUTS)}"
             )
-        if self.readout == "profile" and self.soa == "none":
+        if self.readout != "grid" and self.soa == "none":
             raise UsageError(
-                f"model config {self.name}: readout 'profile' reads SOA profiles; set soa or use 'grid'"
+                f"model config {self.name}: readout {self.readout!r} reads SOA profiles; "
+                "set soa or use 'grid'"
             )
         if not (0.0 <= self.soa_blur <= 1.0 and 0.0 < self.soa_blur_frac <= 1.0):
             raise UsageError(

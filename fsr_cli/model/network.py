@@ -73,6 +73,7 @@ class MotionStream(nn.Module):
     through the learned orientations, so each angle has a direct effect on the loss; with the
     grid readout the angle only modulates a residual gate, the loss barely depends on it, and
     it stays where it starts (README, "What the learned angle means here").
+    Readout "both": the profiles and the grid, concatenated.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -93,12 +94,11 @@ class MotionStream(nn.Module):
             Stage(c_in=a, c_out=b, soa=_soa(cfg, b, start))
             for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
-        if cfg.readout == "profile":
+        self.out_dim = widths[-1] * cfg.grid**2 if cfg.readout != "profile" else 0
+        if cfg.readout != "grid":
             sides = stage_sides(cfg)
             bins = [cfg.soa_bins or side for side in sides]
-            self.out_dim = sum(w * k for w, k in zip(cfg.motion_widths, bins, strict=True))
-        else:
-            self.out_dim = widths[-1] * cfg.grid**2
+            self.out_dim += sum(w * k for w, k in zip(cfg.motion_widths, bins, strict=True))
 
     def pooled(self, i: int, x: torch.Tensor) -> torch.Tensor:
         """Stage i's input: x max-pooled when a pool precedes stage i."""
@@ -117,11 +117,14 @@ class MotionStream(nn.Module):
 
     def forward(self, flow: torch.Tensor) -> torch.Tensor:
         maps = self.features(flow)
-        if self.readout == "profile":
+        parts = []
+        if self.readout != "grid":
             profiles = [stage.soa.profile(m)[0] for stage, m in zip(self.stages, maps, strict=True)]
-            return torch.cat([p.flatten(1) for p in profiles], dim=1)  # (B, sum C_i * K_i)
-        # A grid pool, not a global one: which facial region moved is the class cue.
-        return F.adaptive_avg_pool2d(maps[-1], self.grid).flatten(1)  # (B, C * grid * grid)
+            parts += [p.flatten(1) for p in profiles]  # (B, sum C_i * K_i)
+        if self.readout != "profile":
+            # A grid pool, not a global one: which facial region moved is the class cue.
+            parts.append(F.adaptive_avg_pool2d(maps[-1], self.grid).flatten(1))  # (B, C * grid * grid)
+        return torch.cat(parts, dim=1)
 
 
 class Absent(nn.Module):

@@ -13,6 +13,7 @@ exactly those. A sample that fails is reported with its reason and the others go
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -117,13 +118,15 @@ class DatasetReport:
 _QUEUE = None
 
 
-def _init_worker(queue) -> None:
+def _init_worker(queue, parent: int) -> None:
     import cv2
 
+    from fsr_cli import lifeline
     from fsr_cli.preprocess.face import load_models
 
     global _QUEUE
     _QUEUE = queue
+    lifeline.hold(parent)  # a killed fsr leaves no worker computing queued clips
     cv2.setNumThreads(1)  # N workers on N cores; OpenCV's own threads would oversubscribe them
     load_models()  # already in memory when forked from the forkserver; loads them under spawn
 
@@ -180,7 +183,10 @@ def run_samples(
     ctx = _context()
     queue = ctx.Queue()
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+        max_workers=min(workers, len(todo)),
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(queue, os.getpid()),
     ) as pool:
         pending = {pool.submit(_work, samples[i], cache.root, config, force): i for i in todo}
         while pending:

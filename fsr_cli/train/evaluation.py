@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fsr_cli.errors import UsageError
+from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.train import rundir
 from fsr_cli.train.metrics import pooled_metrics
 from fsr_cli.train.selection import is_leaky
@@ -44,6 +44,29 @@ def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict) -> d
     }
 
 
+def check_complete(preds: dict[str, np.ndarray], config: dict, path: Path) -> None:
+    """Refuse predictions that are not the whole run config.yaml records (a truncated or edited
+    predictions.csv would otherwise score what is left of it)."""
+    n, want = len(preds["true"]), config.get("n_samples")
+    folds = [str(f) for f in config.get("folds", [])]
+    missing = sorted(set(folds) - {str(f) for f in preds["fold"]})
+    keys = list(zip(preds["dataset"], preds["subject"], preds["clip"], strict=True))
+    repeated = len(keys) - len(set(keys))
+    problems = []
+    if want is not None and n != want:
+        problems.append(f"{n} rows where config.yaml records {want} samples")
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        problems.append(f"no prediction for fold {shown}")
+    if repeated:
+        problems.append(f"{repeated} repeated samples")
+    if problems:
+        raise FsrError(
+            f"{path} is incomplete: {'; '.join(problems)}; "
+            f"re-create it with `fsr train --resume {path.parent}`"
+        )
+
+
 def evaluate_run(run: Path) -> dict:
     """Recompute a run's metrics from RUN/predictions.csv (with "run": the folder)."""
     run = Path(run)
@@ -51,6 +74,7 @@ def evaluate_run(run: Path) -> dict:
         raise UsageError(f"{run}: no such run folder; give a folder made by `fsr train` (runs/train/exp...)")
     config = rundir.read_config(run)
     preds = rundir.read_predictions(run / rundir.PREDICTIONS)
+    check_complete(preds, config, run / rundir.PREDICTIONS)
     doc = {"run": str(run), **metrics_from_predictions(preds, config=config)}
     if config.get("seeds"):
         from fsr_cli.train.seeds import seed_predictions, seed_summary

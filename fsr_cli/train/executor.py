@@ -62,19 +62,29 @@ class _CallbackProgress:
             self.on_progress(self.index, done, total)
 
 
-class _QueueProgress:
-    """Picklable progress callback: sends (job_index, done, total) to the parent through a queue."""
+# Worker-process state: the queue that carries (job_index, done, total) back to the parent.
+_QUEUE = None
 
-    def __init__(self, queue, index: int):
-        self.queue, self.index = queue, index
+
+class _QueueProgress:
+    """Picklable progress callback: sends (job_index, done, total) to the parent through the
+    queue the worker was started with."""
+
+    def __init__(self, index: int):
+        self.index = index
 
     def __call__(self, done: int, total: int) -> None:
-        self.queue.put((self.index, done, total))
+        _QUEUE.put((self.index, done, total))
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, queue, parent: int) -> None:
     import torch
 
+    from fsr_cli import lifeline
+
+    global _QUEUE
+    _QUEUE = queue
+    lifeline.hold(parent)  # a killed driver leaves no worker behind
     torch.set_num_threads(threads)
 
 
@@ -87,25 +97,23 @@ class ProcessExecutor:
 
     def map(self, fn, jobs, *, on_progress=None):
         ctx = mp.get_context(self.start_method)
-        with ctx.Manager() as manager:
-            queue = manager.Queue()
-            pump = threading.Thread(target=_pump, args=(queue, on_progress), daemon=True)
-            pump.start()
-            threads = threads_per_worker(self.workers)
-            try:
-                with ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
-                ) as pool:
-                    pending = {
-                        pool.submit(fn, job, _QueueProgress(queue, i)): i for i, job in enumerate(jobs)
-                    }
-                    while pending:
-                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            yield pending.pop(fut), fut.result()
-            finally:
-                queue.put(None)
-                pump.join()
+        queue = ctx.Queue()  # inherited by the workers at start: no manager process to outlive us
+        pump = threading.Thread(target=_pump, args=(queue, on_progress), daemon=True)
+        pump.start()
+        initargs = (threads_per_worker(self.workers), queue, os.getpid())
+        try:
+            with ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=initargs
+            ) as pool:
+                pending = {pool.submit(fn, job, _QueueProgress(i)): i for i, job in enumerate(jobs)}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield pending.pop(fut), fut.result()
+        finally:
+            queue.put(None)
+            pump.join()
+            queue.close()
 
 
 def _pump(queue, on_progress: OnProgress | None) -> None:

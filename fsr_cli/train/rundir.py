@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fsr_cli.errors import UsageError
+from fsr_cli.errors import FsrError, UsageError
 
 RUN_FORMAT = "fsr-run"
 RUN_VERSION = 1
@@ -193,14 +193,28 @@ def read_predictions(path: Path) -> dict[str, np.ndarray]:
         )
     with open(path, newline="") as f:
         reader = csv.reader(f)
-        header = next(reader)
+        header = next(reader, [])
         rows = list(reader)
+    missing = [c for c in META_COLUMNS if c not in header]
+    if missing:
+        raise FsrError(f"{path}: not a predictions table (no column {', '.join(missing)})")
+    for line, r in enumerate(rows, start=2):
+        if len(r) != len(header):
+            raise FsrError(
+                f"{path}, line {line}: {len(r)} fields where the header has {len(header)} "
+                "(a truncated file?); "
+                f"re-create it with `fsr train --resume {path.parent}`"
+            )
     cols = {
         h: np.array([r[i] for r in rows], dtype=str) for i, h in enumerate(header) if not h.startswith("p_")
     }
     pcols = [i for i, h in enumerate(header) if h.startswith("p_")]
-    cols["probs"] = np.array([[float(r[i]) for i in pcols] for r in rows], dtype=np.float64).reshape(
-        len(rows), -1
-    )
+    try:
+        probs = np.array([[float(r[i]) for i in pcols] for r in rows], dtype=np.float64)
+    except ValueError as e:
+        raise FsrError(
+            f"{path}: a probability is not a number ({e}); re-create it with `fsr train --resume {path.parent}`"
+        ) from e
+    cols["probs"] = probs.reshape(len(rows), -1)
     cols["prob_classes"] = np.array([header[i][2:] for i in pcols], dtype=str)
     return cols

@@ -46,3 +46,18 @@ def test_evaluate_bad_run_folder(tmp_path):
         r.stderr.strip() == f"error: {tmp_path}: not a training run (no config.yaml); give a folder made by "
         "`fsr train`"
     )
+
+
+def test_evaluate_refuses_a_truncated_predictions_csv(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(pb.shared_runs()["soa"], run)
+    lines = (run / "predictions.csv").read_text().splitlines()
+    (run / "predictions.csv").write_text("\n".join(lines[:2]) + "\n")  # the header and one row
+    r = pb.run_fsr("evaluate", str(run), "--json")
+    assert r.returncode == 1 and r.stdout == ""
+    assert f"1 rows where config.yaml records {len(lines) - 1} samples" in r.stderr
+    assert "no prediction for fold" in r.stderr and "Traceback" not in r.stderr
+
+    (run / "predictions.csv").write_text("\n".join(lines[:3]) + "\n" + lines[3][:12] + "\n")  # cut mid-row
+    r = pb.run_fsr("evaluate", str(run))
+    assert r.returncode == 1 and "line 4: " in r.stderr and "truncated" in r.stderr

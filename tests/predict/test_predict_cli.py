@@ -101,6 +101,8 @@ def test_several_clips_report_failures_and_exit_3(world, cli):
     assert doc["clips"][0] == {"clip": str(world.blank), "error": f"{world.blank}: no face found in frame 0"}
     assert doc["clips"][1]["label"] in CLASSES
     assert f"failed: {world.blank}: no face found in frame 0" in err
+    assert any("final/model.pt is missing" in w for w in doc["warnings"])  # a --final run without it
+    assert any(line.startswith("warning:") and "final/model.pt is missing" in line for line in err)
     code, out, _ = cli("predict", world.blank, world.broken, "--run", world.run)
     assert code == 1  # all failed
 

@@ -29,6 +29,20 @@ def test_ensemble_is_the_mean_of_the_fold_models(world, ensemble):
     ]
     for c in ensemble.classes:
         assert mean[c] == pytest.approx((folds[0][c] + folds[1][c]) / 2, abs=2e-6)
+    # the run was trained with --final: an ensemble in its place is said, not silent
+    assert [w for w in ensemble.warnings if "final/model.pt is missing" in w]
+    assert load_predictor(run=world.run).warnings == ()
+
+
+def test_an_ensemble_missing_a_fold_says_so(world, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(world.ensemble, run)
+    (run / "folds" / "casme2" / "02" / "model.pt").unlink()
+    p = load_predictor(run=run)
+    assert p.kind == "ensemble of 1 fold models"
+    assert "1 of 2 fold models are missing (casme2/02); the ensemble averages the other 1" in p.warnings
 
 
 def test_run_settings_follow_its_prepared_data(world):
