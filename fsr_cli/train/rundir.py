@@ -213,7 +213,8 @@ def read_predictions(path: Path) -> dict[str, np.ndarray]:
         probs = np.array([[float(r[i]) for i in pcols] for r in rows], dtype=np.float64)
     except ValueError as e:
         raise FsrError(
-            f"{path}: a probability is not a number ({e}); re-create it with `fsr train --resume {path.parent}`"
+            f"{path}: a probability is not a number ({e}); "
+            f"re-create it with `fsr train --resume {path.parent}`"
         ) from e
     cols["probs"] = probs.reshape(len(rows), -1)
     cols["prob_classes"] = np.array([header[i][2:] for i in pcols], dtype=str)
