@@ -36,7 +36,7 @@ DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "composit
 PRESETS = "facesleuth-r,cva,no-orientation,motion-only,appearance-only,svm-flow,ststnet"
 
 
-def one(dataset: Path, preset: str, protocol: str, seeds: tuple[int, ...], out: Path) -> dict:
+def one(dataset: Path, preset: str, protocol: str, seeds: tuple[int, ...], out: Path, workers: int) -> dict:
     run = out / f"{preset}-{protocol}"
     resume = (run / rundir.CONFIG).is_file()
     cfg = TrainConfig(
@@ -45,6 +45,7 @@ def one(dataset: Path, preset: str, protocol: str, seeds: tuple[int, ...], out: 
         model=preset,
         seeds=seeds if len(seeds) > 1 else (),
         seed=seeds[0],
+        workers=workers,
     )
     if resume:
         from fsr_cli.train.resume import config_from_run
@@ -128,6 +129,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--out", type=Path, default=None, help="run folders (default: a scratch folder)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes per run (default 2)")
     a = ap.parse_args(argv)
     if not a.labels.is_file():
         print(f"skipped: {a.labels} not found (the licensed composite release is not on this machine)")
@@ -139,7 +141,7 @@ def main(argv=None) -> int:
     rows = []
     for preset in a.presets.split(","):
         for protocol in a.protocols.split(","):
-            rows.append(one(out / "imported", preset, protocol, seeds, out))
+            rows.append(one(out / "imported", preset, protocol, seeds, out, a.workers))
             r = rows[-1]
             print(
                 f"{preset} {protocol}: UF1 {pm(r['uf1'])}, datasets' mean {pm(r['dataset_mean_uf1'])}, "

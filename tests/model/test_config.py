@@ -38,7 +38,7 @@ def test_bad_values_are_usage_errors(tmp_path):
         load_preset("facesleuth-r", soa="sideways")
     with pytest.raises(UsageError, match="readout='rings' is not one of grid, profile"):
         load_preset("facesleuth-r", readout="rings")
-    with pytest.raises(UsageError, match="readout .profile. reads SOA profiles"):
+    with pytest.raises(UsageError, match="readout 'both' reads SOA profiles"):
         load_preset("facesleuth-r", soa="none")
     with pytest.raises(UsageError, match="motion_pools must be >= 0, got -1"):
         load_preset("facesleuth-r", motion_pools=-1)

@@ -66,7 +66,7 @@ def test_theta_starts_at_random_reproducibly_or_at_the_given_angle():
 
 def test_profile_readout_at_90_degrees_is_the_row_means_of_every_stage():
     torch.manual_seed(0)
-    model = build_model(load_preset("facesleuth-r", theta_init_deg=90.0)).eval()
+    model = build_model(load_preset("facesleuth-r", theta_init_deg=90.0, readout="profile")).eval()
     flow = torch.randn(2, 3, 28, 28)
     maps = model.motion.features(flow)
     rows = torch.cat([m.mean(dim=3).flatten(1) for m in maps], dim=1)  # (B, sum C_i * H_i)
