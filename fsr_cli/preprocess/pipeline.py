@@ -185,12 +185,21 @@ def _decode(data: list[bytes], sample: Sample) -> list[np.ndarray]:
 
     frames = []
     for blob, path in zip(data, sample.frames, strict=True):
-        img = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if not blob:
+            raise SampleError(f"empty frame file {path} (0 bytes)")
+        try:
+            img = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_GRAYSCALE)
+        except cv2.error:
+            img = None
         if img is None:
             raise SampleError(f"unreadable image {path}")
+        if frames and img.shape != frames[0].shape:
+            (h0, w0), (h, w) = frames[0].shape, img.shape
+            raise SampleError(
+                f"frames of different sizes in {sample.frames[0].parent}: {path.name} is {w}x{h} pixels, "
+                f"{sample.frames[0].name} {w0}x{h0}"
+            )
         frames.append(img)
-    if len({f.shape for f in frames}) > 1:
-        raise SampleError(f"frames of different sizes in {sample.frames[0].parent}")
     return frames
 
 

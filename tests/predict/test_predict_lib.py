@@ -136,3 +136,17 @@ def test_frame_numbers():
     # numbers that repeat: positions
     assert frame_numbers(Clip(None, frames, None, ["x1.jpg", "y1.jpg", "z2.jpg"])) == [0, 1, 2]
     assert frame_numbers(Clip(None, frames, 30.0, ["frame 0", "frame 1", "frame 2"])) == [0, 1, 2]
+
+
+def test_a_folder_with_a_frame_of_another_size_is_refused(tmp_path):
+    import cv2
+
+    from fsr_cli.video import read_clip
+
+    for i, side in enumerate((64, 64, 48, 64)):
+        cv2.imwrite(str(tmp_path / f"img{i + 1}.png"), np.full((side, side), 100, np.uint8))
+    with pytest.raises(UsageError, match=r"img3.png: 48x48 pixels where the clip's first frame img1.png is 64x64"):
+        read_clip(tmp_path)
+    (tmp_path / "img3.png").write_bytes(b"")
+    with pytest.raises(UsageError, match=r"img3.png: unreadable image \(an empty file\)"):
+        read_clip(tmp_path)

@@ -104,7 +104,19 @@ def test_bad_samples_are_reported_not_raised(tmp_path, clip_paths):
     corrupt[4].write_bytes(b"\xff\xd8 not a jpeg")
     missing = list(clip_paths)
     missing[7] = clip_paths[7].with_name("img999.jpg")
+    empty = write_clip(tmp_path / "empty", [cv2.imread(str(p)) for p in clip_paths])
+    empty[3].write_bytes(b"")
+    frames = [cv2.imread(str(p)) for p in clip_paths]
+    frames[2] = cv2.resize(frames[2], (80, 60))
+    sizes = write_clip(tmp_path / "sizes", frames)
+    w, h = frames[0].shape[1], frames[0].shape[0]
     cases = {
+        "empty": (make_sample(empty), rf"^empty frame file {empty[3]} \(0 bytes\)$"),
+        "sizes": (
+            make_sample(sizes),
+            rf"^frames of different sizes in {sizes[0].parent}: {sizes[2].name} is 80x60 pixels, "
+            rf"{sizes[0].name} {w}x{h}$",
+        ),
         "no face": (make_sample(faceless, apex=None), rf"^no face found in {faceless[0]}$"),
         "corrupt": (make_sample(corrupt), rf"^unreadable image {corrupt[4]}$"),
         "missing": (make_sample(missing), rf"^missing frame {missing[7]} \(No such file or directory\)$"),
