@@ -99,6 +99,19 @@ class Cache:
         except FileExistsError:
             pass
 
+    def check_writable(self) -> None:
+        """Raise CacheError now, before any work, when entries could not be written under root."""
+        try:
+            self.mark()
+            fd, probe = tempfile.mkstemp(prefix=TMP_PREFIX, dir=self.root)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise CacheError(
+                f"cache {self.root} is not writable ({exc.strerror or exc}); "
+                "give a writable --cache-dir"
+            ) from exc
+
     def owned(self) -> bool:
         """Whether the root is an fsr cache: it holds the marker, or (made before the marker
         existed) it is a `.fsr` folder holding nothing but stage folders and fsr's own files."""

@@ -53,7 +53,9 @@ def read_clip(path: Path, *, max_frames: int = 5000) -> Clip:
         for f in files[:max_frames]:
             img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # as preprocess decodes dataset frames
             if img is None:
-                raise UsageError(f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else ""))
+                raise UsageError(
+                    f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else "")
+                )
             if frames and img.shape != frames[0].shape:
                 (h0, w0), (h, w) = frames[0].shape, img.shape
                 raise UsageError(

@@ -43,7 +43,8 @@ def import_flow(
 
     Flows are stored as float32 in [0, 1] (prepared.json says scaled=true); appearance images as grey.
 
-    Bad rows (missing file, unknown label, unreadable image) are listed by CSV row and skipped; exit 3.
+    Bad rows (missing file, unknown label, unreadable image) are listed by CSV row and skipped; exit 3
+    (exit 1 when no row could be imported).
     An --out that already holds another dataset's prepared.json is refused unless --force.
 
     Example: fsr import-flow composite/labels.csv --out prepared/composite --channels uvs --json
@@ -60,7 +61,7 @@ def import_flow(
         task = bar.add_task("rows", total=total)
         report = import_csv(labels, out, config=config, on_row=lambda: bar.advance(task))
     doc = report.summary()
-    code = EXIT_PARTIAL if report.problems else 0
+    code = 1 if not report.records else EXIT_PARTIAL if report.problems else 0
     doc["exit_code"] = code
     if json_out:
         emit_json(doc)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fsr_cli.cli.common import CacheDirOpt, DatasetOpt, JsonOpt, WorkersOpt, emit_json, err_console
-from fsr_cli.errors import EXIT_PARTIAL, UsageError
+from fsr_cli.errors import EXIT_PARTIAL, FsrError, UsageError
 
 
 def _cache_roots(dirs: list[Path], cache_dir: Path | None) -> list[Path | None]:
@@ -78,14 +78,16 @@ def _stage_progress():
     return StageProgress()
 
 
-def _render(reports, doc: dict) -> None:
+def _render(doc: dict) -> None:
     from rich.table import Table
 
     table = Table(title="fsr preprocess")
     for col in ("dataset", "ok", "computed", "cached", "skipped", "failed", "seconds"):
         table.add_column(col, justify="left" if col == "dataset" else "right")
-    for r in reports:
-        s = r.summary()
+    for s in doc["datasets"]:
+        if "error" in s:
+            table.add_row(s["source"], "[red]not read[/red]", "-", "-", "-", "-", "-")
+            continue
         table.add_row(
             s["dataset"],
             str(s["ok"]),
@@ -97,9 +99,15 @@ def _render(reports, doc: dict) -> None:
         )
     err_console.print(table)
     for s in doc["datasets"]:
-        err_console.print(f"{s['dataset']}: {s['manifest']} (cache {s['cache']})", highlight=False)
-    problems = [(p["source"], "skipped", p["reason"]) for r in doc["datasets"] for p in r["skipped"]]
-    problems += [(f["sample"], "failed", f["reason"]) for r in doc["datasets"] for f in r["failed"]]
+        if "error" in s:
+            err_console.print(f"[red]not read:[/red] {s['error']}", highlight=False, soft_wrap=True)
+        elif s["manifest"]:
+            err_console.print(f"{s['dataset']}: {s['manifest']} (cache {s['cache']})", highlight=False)
+        else:
+            err_console.print(f"{s['dataset']}: nothing prepared, no prepared.json written", highlight=False)
+    read = [r for r in doc["datasets"] if "error" not in r]
+    problems = [(p["source"], "skipped", p["reason"]) for r in read for p in r["skipped"]]
+    problems += [(f["sample"], "failed", f["reason"]) for r in read for f in r["failed"]]
     if problems:
         t = Table(title="not prepared")
         for col in ("sample", "status", "reason"):
@@ -131,7 +139,8 @@ def preprocess(
 
     A killed run resumes where it stopped; a second identical run computes nothing.
 
-    Exit codes: 0 all prepared, 3 some samples skipped or failed (listed with reasons), 2 bad arguments.
+    Exit codes: 0 all prepared, 3 some samples (or, of several, some datasets) skipped or failed
+    (listed with reasons), 1 nothing prepared, 2 bad arguments.
 
     Example: fsr preprocess data/casme2 --workers 2 --json
     """
@@ -139,11 +148,11 @@ def preprocess(
 
     _check_args(dirs, dataset, size)
     config = PreprocessConfig(size=size)
-    reports = []
+    datasets = []
     with _stage_progress() as events:
         for d, root in zip(dirs, _cache_roots(dirs, cache_dir), strict=True):
-            reports.append(
-                prepare_dataset(
+            try:
+                report = prepare_dataset(
                     d,
                     kind=dataset,
                     config=config,
@@ -152,23 +161,30 @@ def preprocess(
                     force=force,
                     events=events,
                 )
-            )
-    datasets = [r.summary() for r in reports]
-    totals = {k: sum(s[k] for s in datasets) for k in ("ok", "computed", "cached")}
-    skipped = sum(len(s["skipped"]) for s in datasets)
-    failed = sum(len(s["failed"]) for s in datasets)
-    code = EXIT_PARTIAL if skipped or failed else 0
+            except FsrError as exc:
+                if len(dirs) == 1:
+                    raise  # one dataset: its one-line error is the whole answer
+                datasets.append({"dataset": None, "source": str(d), "error": str(exc)})
+                continue  # the others are still prepared
+            datasets.append(report.summary())
+    read = [s for s in datasets if "error" not in s]
+    totals = {k: sum(s[k] for s in read) for k in ("ok", "computed", "cached")}
+    skipped = sum(len(s["skipped"]) for s in read)
+    failed = sum(len(s["failed"]) for s in read)
+    unread = len(datasets) - len(read)
+    code = 1 if not totals["ok"] else EXIT_PARTIAL if skipped or failed or unread else 0
     doc = {
         "datasets": datasets,
         **totals,
         "skipped": skipped,
         "failed": failed,
+        "unread_datasets": unread,
         "exit_code": code,
         "params": config.params(),
     }
     if json_out:
         emit_json(doc)
     else:
-        _render(reports, doc)
+        _render(doc)
     if code:
         raise typer.Exit(code)

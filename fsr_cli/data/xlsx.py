@@ -83,10 +83,12 @@ def read_sheet(path: Path, *, marker: str, expected: str, sheets: tuple[str, ...
         path: the .xlsx file.
         marker: a header cell that identifies the header row ('Subject').
         expected: what the file should be, for the error message ('the CASME II coding sheet').
-        sheets: preferred worksheet titles (case-insensitive); the first sheet when none matches.
+        sheets: preferred worksheet titles (case-insensitive), tried first; then every sheet in
+            the book's order, so a data sheet after a cover or notes sheet is found by its header.
 
     Raises:
-        DatasetError: the file is missing or unreadable, or no row holds `marker`.
+        DatasetError: the file is missing or unreadable, no sheet has a row holding `marker`,
+            or the header has no data rows below it.
     """
     import openpyxl
 
@@ -97,17 +99,20 @@ def read_sheet(path: Path, *, marker: str, expected: str, sheets: tuple[str, ...
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DatasetError(f"{path}: not a readable .xlsx file ({exc}); expected {expected}") from exc
     try:
-        ws = _pick_sheet(book, sheets)
-        # Some writers record a wrong used range (dimension 'A1'); read-only mode would trust it.
-        ws.reset_dimensions()
-        all_rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+        for ws in _candidate_sheets(book, sheets):
+            # Some writers record a wrong used range (dimension 'A1'); read-only mode would trust it.
+            ws.reset_dimensions()
+            all_rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+            header = _find_header(all_rows, marker)
+            if header is not None:
+                break
+        else:
+            names = ", ".join(repr(n) for n in book.sheetnames)
+            raise DatasetError(
+                f"{path}: no header row with a {marker!r} cell in any sheet ({names}); expected {expected}"
+            )
     finally:
         book.close()
-    header = _find_header(all_rows, marker)
-    if header is None:
-        raise DatasetError(
-            f"{path}: no header row with a {marker!r} cell in sheet {ws.title!r} (expected {expected})"
-        )
     columns: dict[str, int] = {}
     for i, cell in enumerate(all_rows[header]):
         key = normalise_header(cell)
@@ -118,15 +123,20 @@ def read_sheet(path: Path, *, marker: str, expected: str, sheets: tuple[str, ...
         for k, values in enumerate(all_rows[header + 1 :])
         if any(v is not None and str(v).strip() for v in values)
     ]
+    if not body:
+        raise DatasetError(
+            f"{path}: sheet {ws.title!r} has a header (row {header + 1}) but no data rows; "
+            f"expected {expected}"
+        )
     return Sheet(path=path, name=ws.title, header_row=header + 1, columns=columns, rows=body)
 
 
-def _pick_sheet(book, sheets: tuple[str, ...]):
+def _candidate_sheets(book, sheets: tuple[str, ...]):
+    """The preferred titles (case-insensitive) first, then the others in the book's order."""
     titles = {name.strip().lower(): name for name in book.sheetnames}
-    for wanted in sheets:
-        if wanted.lower() in titles:
-            return book[titles[wanted.lower()]]
-    return book[book.sheetnames[0]]
+    first = [titles[w.lower()] for w in sheets if w.lower() in titles]
+    for name in dict.fromkeys([*first, *book.sheetnames]):
+        yield book[name]
 
 
 def _find_header(rows: list[tuple[Any, ...]], marker: str) -> int | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fsr_cli.cache import Cache
 from fsr_cli.data.sample import Problem, Sample
-from fsr_cli.errors import SampleError
+from fsr_cli.errors import DatasetError, SampleError
 from fsr_cli.prepared import PreparedSample, write_manifest
 from fsr_cli.preprocess.pipeline import PreprocessConfig, cached_entry, prepared_record, process_sample
 
@@ -233,15 +233,20 @@ def prepare_dataset(
     events = events or Events()
     t0 = time.perf_counter()
     table = read_dataset(Path(root), kind)
+    if not table.samples and not table.problems:
+        raise DatasetError(f"{root}: its annotation has no data rows (only a header?); nothing to prepare")
     cache = Cache(cache_root or default_cache_root(root))
+    cache.check_writable()  # before any clip is computed
     events.dataset_started(table.dataset, len(table.samples))
     outcomes = run_samples(
         table.samples, cache=cache, config=config, workers=workers, force=force, events=events
     )
     records = [o.prepared for o in outcomes if o.prepared is not None]
-    manifest = write_manifest(
-        cache, dataset=table.dataset, source=Path(root).resolve(), params=config.params(), samples=records
-    )
+    manifest = None  # nothing prepared: no empty prepared.json (and an earlier one is kept)
+    if records:
+        manifest = write_manifest(
+            cache, dataset=table.dataset, source=Path(root).resolve(), params=config.params(), samples=records
+        )
     return DatasetReport(
         dataset=table.dataset,
         source=Path(root),

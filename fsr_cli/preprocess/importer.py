@@ -85,18 +85,29 @@ def read_rows(csv_path: Path) -> list[tuple[int, dict]]:
     """
     if not csv_path.is_file():
         raise UsageError(f"{csv_path}: no such file (give the LABELS.csv of the flows to import)")
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = [h.strip().lower() for h in next(reader, [])]
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise UsageError(
-                f"{csv_path}: missing column(s) {', '.join(missing)}; need {', '.join(REQUIRED)} "
-                f"(and optionally appearance), found {', '.join(header) or 'no header'}"
-            )
-        return [
-            (n, dict(zip(header, (v.strip() for v in row), strict=False))) for n, row in enumerate(reader, 2)
-        ]
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = [h.strip().lower() for h in next(reader, [])]
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                raise UsageError(
+                    f"{csv_path}: missing column(s) {', '.join(missing)}; need {', '.join(REQUIRED)} "
+                    f"(and optionally appearance), found {', '.join(header) or 'no header'}"
+                )
+            rows = [
+                (n, dict(zip(header, (v.strip() for v in row), strict=False)))
+                for n, row in enumerate(reader, 2)
+                if any(v.strip() for v in row)
+            ]
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{csv_path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}); "
+            "save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+        ) from exc
+    if not rows:
+        raise UsageError(f"{csv_path}: a header but no data rows; nothing to import")
+    return rows
 
 
 def _image(path: Path, flags: int) -> np.ndarray:

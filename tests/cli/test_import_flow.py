@@ -109,3 +109,17 @@ def test_an_import_onto_another_prepared_dataset_is_refused_without_force(labels
     assert load_prepared(out).dataset == "imported"
     r = fsr("import-flow", str(labels), "--out", str(out))  # the same CSV again: no --force needed
     assert r.returncode == 3, r.stderr
+
+
+def test_no_importable_row_is_an_error(tmp_path):
+    header = "dataset,subject,sample,label,flow,appearance\n"
+    (tmp_path / "empty.csv").write_text(header)
+    r = fsr("import-flow", str(tmp_path / "empty.csv"), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and f"{tmp_path / 'empty.csv'}: a header but no data rows" in r.stderr
+    (tmp_path / "latin.csv").write_bytes((header + "smic,s1,s1_po_01,positive,f/é.png,\n").encode("latin-1"))
+    r = fsr("import-flow", str(tmp_path / "latin.csv"), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and "not UTF-8 text" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "bad.csv").write_text(header + "smic,s1,s1_po_01,positive,none.png,\n")
+    r = fsr("import-flow", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "out"), "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["exit_code"] == 1
+    assert not (tmp_path / "out" / "prepared.json").exists()

@@ -139,6 +139,6 @@ def test_usage_and_runtime_errors(tmp_path):
     r = run_fsr("index", str(tmp_path))
     assert r.returncode == 1
     assert r.stderr.strip() == (
-        f"error: {tmp_path / 'CASME2-coding-20140508.xlsx'}: no header row with a 'Subject' cell in sheet "
-        "'Sheet1' (expected the CASME II coding sheet)"
+        f"error: {tmp_path / 'CASME2-coding-20140508.xlsx'}: no header row with a 'Subject' cell in any "
+        "sheet ('Sheet1'); expected the CASME II coding sheet"
     )

@@ -147,3 +147,48 @@ def test_usage_errors_exit_2(tmp_path):
     assert r.returncode == 2 and f"{tmp_path / 'absent'}: no such folder" in r.stderr
     r = fsr("preprocess", str(tmp_path), "--dataset", "casme9")
     assert r.returncode == 2 and "unknown dataset kind 'casme9'" in r.stderr
+
+
+def test_a_dataset_that_cannot_be_read_does_not_stop_the_others(dataset, tmp_path):
+    bad = tmp_path / "torn"
+    bad.mkdir()
+    (bad / "CASME2-coding-20140508.xlsx").write_bytes(b"PK\x03\x04 torn")
+    r = fsr("preprocess", str(bad), str(dataset), "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert r.returncode == 3, r.stderr
+    doc = json.loads(r.stdout)
+    first, second = doc["datasets"]
+    assert first["source"] == str(bad) and "not a readable .xlsx file" in first["error"]
+    assert second["ok"] == 6 and doc["unread_datasets"] == 1 and doc["ok"] == 6
+    table = fsr("preprocess", str(bad), str(dataset), "--cache-dir", str(tmp_path / "cache"))
+    assert table.returncode == 3 and "not read:" in table.stderr and "fsr preprocess" in table.stderr
+
+
+def test_nothing_prepared_is_exit_1_and_writes_no_manifest(tmp_path):
+    from tests.data.dataset_builders import CASME2_HEADER, write_xlsx
+
+    header_only = tmp_path / "empty"
+    write_xlsx(header_only / "CASME2-coding-20140508.xlsx", [CASME2_HEADER])
+    (header_only / "CASME2_RAW_selected").mkdir()
+    r = fsr("preprocess", str(header_only))
+    assert r.returncode == 1 and "has a header (row 1) but no data rows" in r.stderr
+    assert not (header_only / ".fsr" / "prepared.json").exists()
+
+
+def test_an_unwritable_cache_is_found_before_any_clip(dataset, tmp_path):
+    from fsr_cli.errors import CacheError
+    from fsr_cli.preprocess import Events, prepare_dataset
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    r = fsr("preprocess", str(dataset), "--cache-dir", str(blocker / "cache"))
+    assert r.returncode == 1 and f"cache {blocker / 'cache'} is not writable" in r.stderr
+
+    class Count(Events):
+        stages = 0
+
+        def stage_done(self, stage):
+            Count.stages += 1
+
+    with pytest.raises(CacheError):
+        prepare_dataset(dataset, cache_root=blocker / "cache", events=Count())
+    assert Count.stages == 0  # refused up front, before any clip was computed

@@ -92,10 +92,13 @@ def test_missing_sheet_header_and_frames_are_dataset_errors(tmp_path):
     with pytest.raises(DatasetError) as err:
         read(tmp_path)
     assert str(err.value) == (
-        f"{tmp_path / SHEET}: no header row with a 'Subject' cell in sheet 'Sheet1' "
-        "(expected the CASME II coding sheet)"
+        f"{tmp_path / SHEET}: no header row with a 'Subject' cell in any sheet ('Sheet1'); "
+        "expected the CASME II coding sheet"
     )
     write_xlsx(tmp_path / SHEET, [CASME2_HEADER])
+    with pytest.raises(DatasetError, match=r"has a header \(row 1\) but no data rows; expected the CASME II"):
+        read(tmp_path)
+    write_xlsx(tmp_path / SHEET, [CASME2_HEADER, ["01", "EP02_01f", None, 1, 2, 3, None, "4", "happiness"]])
     message = (
         f"{tmp_path}: no CASME II frame folder; looked for CASME2_RAW_selected/, CASME2_RAW/, CASME2-RAW/, "
         "Cropped/, CASME2_Cropped/ or sub[0-9]* under it"

@@ -24,7 +24,9 @@ def test_header_found_below_preamble_with_excel_row_numbers(tmp_path):
 
 
 def test_blank_header_cells_do_not_become_columns(tmp_path):
-    sheet = read_sheet(write_xlsx(tmp_path / "c.xlsx", [CASME2_HEADER]), marker="Subject", expected="x")
+    sheet = read_sheet(
+        write_xlsx(tmp_path / "c.xlsx", [CASME2_HEADER, ["01", "EP01"]]), marker="Subject", expected="x"
+    )
     assert sheet.columns == {
         "subject": 0,
         "filename": 1,
@@ -46,13 +48,16 @@ def test_missing_header_names_file_sheet_and_expectation(tmp_path):
     with pytest.raises(DatasetError) as err:
         read_sheet(path, marker="Subject", expected="the CASME II coding sheet")
     assert str(err.value) == (
-        f"{path}: no header row with a 'Subject' cell in sheet 'Sheet1' (expected the CASME II coding sheet)"
+        f"{path}: no header row with a 'Subject' cell in any sheet ('Sheet1'); "
+        "expected the CASME II coding sheet"
     )
 
 
 def test_missing_required_column_names_it_and_what_was_found(tmp_path):
     sheet = read_sheet(
-        write_xlsx(tmp_path / "c.xlsx", [["Subject", "Filename"]]), marker="Subject", expected="x"
+        write_xlsx(tmp_path / "c.xlsx", [["Subject", "Filename"], ["01", "EP01"]]),
+        marker="Subject",
+        expected="x",
     )
     with pytest.raises(DatasetError) as err:
         list(sheet.records({"subject": ("Subject",), "onset": ("OnsetFrame", "Onset")}))
@@ -106,3 +111,11 @@ def test_a_wrongly_recorded_used_range_does_not_truncate_the_sheet(tmp_path):
     sheet = read_sheet(bad, marker="Subject", expected="x")
     assert sheet.column("Estimated Emotion") == 8
     assert sheet.rows == [(2, ("01", "EP02_01f", None, 46, 59, 86))]
+
+
+def test_the_data_sheet_is_found_by_its_header_behind_other_sheets(tmp_path):
+    path = write_xlsx(
+        tmp_path / "s.xlsx", [["Subject", "Filename"], ["01", "EP01"]], sheet="data", before=("notes",)
+    )
+    sheet = read_sheet(path, marker="Subject", expected="x")
+    assert sheet.name == "data" and sheet.rows == [(2, ("01", "EP01"))]

@@ -145,7 +145,9 @@ def test_a_folder_with_a_frame_of_another_size_is_refused(tmp_path):
 
     for i, side in enumerate((64, 64, 48, 64)):
         cv2.imwrite(str(tmp_path / f"img{i + 1}.png"), np.full((side, side), 100, np.uint8))
-    with pytest.raises(UsageError, match=r"img3.png: 48x48 pixels where the clip's first frame img1.png is 64x64"):
+    with pytest.raises(
+        UsageError, match=r"img3.png: 48x48 pixels where the clip's first frame img1.png is 64x64"
+    ):
         read_clip(tmp_path)
     (tmp_path / "img3.png").write_bytes(b"")
     with pytest.raises(UsageError, match=r"img3.png: unreadable image \(an empty file\)"):
