@@ -108,8 +108,7 @@ class Cache:
             os.unlink(probe)
         except OSError as exc:
             raise CacheError(
-                f"cache {self.root} is not writable ({exc.strerror or exc}); "
-                "give a writable --cache-dir"
+                f"cache {self.root} is not writable ({exc.strerror or exc}); give a writable --cache-dir"
             ) from exc
 
     def owned(self) -> bool:
@@ -121,7 +120,8 @@ class Cache:
             return False
         own = {*STAGES, MARKER, "prepared.json"}
         return all(
-            p.name in own or p.name.startswith(("prepared.json", TMP_PREFIX)) for p in self.root.iterdir()
+            p.name in own or p.name.startswith(("prepared.json", ".prepared.json", TMP_PREFIX))
+            for p in self.root.iterdir()
         )
 
     def get(self, stage: str, key: str) -> Entry | None:

@@ -52,8 +52,6 @@ def read_run_config(run: Path) -> dict:
         UsageError: no such folder, or a folder that is not a run.
         FsrError: a run of another format version, or a damaged config.yaml.
     """
-    import yaml
-
     from fsr_cli.train import rundir
 
     run = Path(run)
@@ -65,10 +63,6 @@ def read_run_config(run: Path) -> dict:
         return rundir.read_config(run)
     except UsageError as exc:  # config.yaml is there: a run of another version, a runtime failure
         raise FsrError(str(exc)) from exc
-    except yaml.YAMLError as exc:
-        raise FsrError(
-            f"{run / rundir.CONFIG}: not valid YAML; the run folder is damaged, train again"
-        ) from exc
 
 
 def run_model_files(

@@ -21,8 +21,6 @@ and `"scaled": true` in the manifest; training normalises on the training folds 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ import numpy as np
 
 from fsr_cli.cache import Cache
 from fsr_cli.errors import CacheError, UsageError
+from fsr_cli.files import atomic_write
 
 PREPARED_FORMAT = "fsr-prepared"
 PREPARED_VERSION = 1
@@ -110,15 +109,7 @@ def write_manifest(
     }
     cache.mark()
     path = cache.root / MANIFEST
-    fd, tmp = tempfile.mkstemp(prefix=MANIFEST + ".", suffix=".tmp", dir=cache.root)  # unique per writer
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(doc, indent=1))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(doc, indent=1)))  # unique per writer
 
 
 def find_manifest(path: Path, cache_dir: Path | None = None) -> Path:

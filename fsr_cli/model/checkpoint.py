@@ -11,13 +11,13 @@ torch.load(weights_only=True) and never unpickles code.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
 from fsr_cli import __version__
 from fsr_cli.errors import FsrError
+from fsr_cli.files import atomic_write
 from fsr_cli.model.config import ModelConfig
 from fsr_cli.model.network import build_model
 
@@ -40,10 +40,7 @@ def save_checkpoint(
         "norm": {k: [float(x) for x in v] for k, v in norm.items()},
         "extra": extra or {},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(doc, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(doc, tmp))
 
 
 def load_checkpoint(path) -> tuple[torch.nn.Module, dict]:
@@ -70,7 +67,16 @@ def load_checkpoint(path) -> tuple[torch.nn.Module, dict]:
             f"v{CHECKPOINT_VERSION} (fsr {__version__}); retrain with this fsr "
             f"or install fsr {doc.get('fsr_version')}"
         )
+    absent = [k for k in ("config", "state_dict", "classes", "norm") if k not in doc]
+    if absent:
+        raise FsrError(f"{path}: a damaged checkpoint (no {', '.join(absent)}); train the run again")
     cfg = ModelConfig.from_dict(doc["config"], source=str(path))
     model = build_model(cfg)
-    model.load_state_dict(doc["state_dict"])
+    try:
+        model.load_state_dict(doc["state_dict"])
+    except RuntimeError as e:  # missing or misshapen weights: torch's message runs to many lines
+        first = str(e).splitlines()[0].rstrip(":. ") if str(e) else e.__class__.__name__
+        raise FsrError(
+            f"{path}: its weights do not fit the {cfg.name} model it records ({first}); train the run again"
+        ) from e
     return model.eval(), doc

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.errors import FsrError, UsageError
+from fsr_cli.files import atomic_write
 
 RUN_FORMAT = "fsr-run"
 RUN_VERSION = 1
@@ -71,10 +72,7 @@ def is_finished(path: Path) -> bool:
 
 
 def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def write_json(path: Path, doc) -> None:
@@ -98,7 +96,16 @@ def read_config(run: Path) -> dict:
     path = Path(run) / CONFIG
     if not path.is_file():
         raise UsageError(f"{run}: not a training run (no {CONFIG}); give a folder made by `fsr train`")
-    doc = yaml.safe_load(path.read_text()) or {}
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise FsrError(
+            f"{path}: not valid YAML{where}; the run folder is damaged, restore config.yaml or train again"
+        ) from exc
+    if not isinstance(doc, dict):
+        raise FsrError(f"{path}: not a run's config (a YAML mapping); restore it or train again")
     if doc.get("format") != RUN_FORMAT or doc.get("version") != RUN_VERSION:
         raise UsageError(
             f"{path}: run format {doc.get('format')!r} v{doc.get('version')} is not {RUN_FORMAT} "
@@ -163,10 +170,11 @@ def write_probs(
     if val_probs_each_epoch is not None:
         arrays["val_probs_each_epoch"] = np.asarray(val_probs_each_epoch, dtype=np.float32)
         arrays["val_idx"] = np.asarray(val_idx, dtype=np.int64)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add .npz to a name
+            np.savez(f, **arrays)
+
+    atomic_write(path, write)
 
 
 def read_probs(path: Path) -> dict[str, np.ndarray]:

@@ -42,3 +42,19 @@ def test_missing_and_foreign_files(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(FsrError, match="not a readable fsr checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_damaged_checkpoints_are_one_line_errors(tmp_path):
+    cfg = load_preset("cva")
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, cfg=cfg, state_dict=build_model(cfg).state_dict(), classes=["a"], norm=NORM)
+    good = torch.load(path, weights_only=True)
+    torch.save({k: v for k, v in good.items() if k != "norm"}, path)
+    with pytest.raises(FsrError, match=r"model.pt: a damaged checkpoint \(no norm\); train the run again$"):
+        load_checkpoint(path)
+    weights = dict(good["state_dict"])
+    weights.pop(next(iter(weights)))
+    torch.save({**good, "state_dict": weights}, path)
+    with pytest.raises(FsrError) as err:
+        load_checkpoint(path)
+    assert "weights do not fit the cva model" in str(err.value) and "\n" not in str(err.value)

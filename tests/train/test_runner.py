@@ -186,3 +186,14 @@ def test_resume_refuses_a_changed_model(honest_run, tmp_path):
     changed = dataclasses.replace(config_from_run(copy, {}), model_overrides={**TINY, "fuse_dim": 24})
     with pytest.raises(UsageError, match=r"the model preset changed since this run started \(fuse_dim\)"):
         train(copy, changed, resume=True)
+
+
+def test_a_broken_config_yaml_is_one_line_naming_it(honest_run, tmp_path):
+    import shutil
+
+    from fsr_cli.errors import FsrError
+
+    copy = shutil.copytree(honest_run[0], tmp_path / "copy")
+    (copy / "config.yaml").write_text("protocol: loso\nfolds: [casme2/01\n  model: {")
+    with pytest.raises(FsrError, match=r"config.yaml: not valid YAML \(line \d+\); the run folder is"):
+        config_from_run(copy, {})
