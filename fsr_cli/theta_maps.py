@@ -159,10 +159,9 @@ def render(
     out: Path, *, arrays: dict, maps: list[np.ndarray], thetas: list[float], title: str
 ) -> tuple[int, int]:
     """Draw the figure (1 + len(maps) panels in a row) and write it; returns its (width, height) in px."""
-    import matplotlib
+    from fsr_cli.native import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = 1 + len(maps)
     fig, axes = plt.subplots(1, n, figsize=(PANEL_IN * n, PANEL_IN + TITLE_IN), dpi=DPI)

@@ -49,9 +49,12 @@ def read_clip(path: Path, *, max_frames: int = 5000) -> Clip:
         )
         if not files:
             raise UsageError(f"{path}: no image frames ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+        from fsr_cli.native import quiet_fd2
+
         frames = []
         for f in files[:max_frames]:
-            img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # as preprocess decodes dataset frames
+            with quiet_fd2():  # libjpeg's 'Corrupt JPEG data' lines for frames it still decodes
+                img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # as preprocess decodes dataset frames
             if img is None:
                 raise UsageError(
                     f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else "")

@@ -181,6 +181,13 @@ def _read_bytes(sample: Sample) -> list[bytes]:
 
 
 def _decode(data: list[bytes], sample: Sample) -> list[np.ndarray]:
+    from fsr_cli.native import quiet_fd2
+
+    with quiet_fd2():  # libjpeg's 'Corrupt JPEG data' lines for frames it still decodes
+        return _decode_frames(data, sample)
+
+
+def _decode_frames(data: list[bytes], sample: Sample) -> list[np.ndarray]:
     import cv2
 
     frames = []

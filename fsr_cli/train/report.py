@@ -183,10 +183,9 @@ def _start_final(layer: dict, fold: str) -> str:
 
 def confusion_png(metrics: dict, path: Path) -> Path:
     """Pooled confusion matrix (rows: truth, columns: prediction) as a PNG."""
-    import matplotlib
+    from fsr_cli.native import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     cm = np.array(metrics["confusion"])

@@ -164,10 +164,9 @@ def _plot_run(ax, polar, s: dict) -> None:
 
 def plot(summaries: list[dict], path: Path) -> Path:
     """One row per run: per-layer angle over epochs (mean, +/- std band over folds) and a polar view."""
-    import matplotlib
+    from fsr_cli.native import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     fig = plt.figure(figsize=(10, 4 * len(summaries)))
