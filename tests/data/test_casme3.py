@@ -49,3 +49,37 @@ def test_no_frame_folder(tmp_path):
         f"{tmp_path}: no CAS(ME)^3 frame folder; looked for Part_A_ME_clip/frame/, "
         "part_A/Part_A_ME_clip/frame/, frame/, data/part_A/, part_A/data/part_A/, part_A/"
     )
+
+
+def test_the_v2_sheets_quirks(tmp_path):
+    # Every cell is text (frame numbers too), 'Others' beside 'others', an offset written 0,
+    # one Filename holding two micro-expressions, and an empty second sheet after the labels.
+    import openpyxl
+
+    rows = [
+        CASME3_HEADER,
+        ["spNO.1", "a", "355", "360", "366", "4+7", "1", "happy"],  # row 2
+        ["spNO.1", "a", "900", "905", "910", "12", "2", "Others"],  # row 3
+        ["spNO.1", "b", "100", "104", "110", "4", "3", "others"],  # row 4
+        ["spNO.1", "b", "200", "203", "0", "4", "3", "surprise"],  # row 5: offset written 0
+    ]
+    path = write_xlsx(tmp_path / SHEET, rows, sheet="label")
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("Sheet2")  # empty
+    book.save(path)
+    frames = tmp_path / "Part_A_ME_clip/frame"
+    for clip, span in {
+        "a_355": (355, 367),
+        "a_900": (900, 911),
+        "b_100": (100, 111),
+        "b_200": (200, 204),
+    }.items():
+        write_frames(frames / f"spNO.1_{clip}", range(*span), pattern="{n}.jpg")
+    table = read(tmp_path)
+    assert [(s.clip, s.onset, s.apex, s.offset, s.emotion) for s in table.samples] == [
+        ("a_355", 355, 360, 366, "happiness"),
+        ("a_900", 900, 905, 910, "others"),
+        ("b_100", 100, 104, 110, "others"),
+    ]
+    assert [p.source for p in table.problems] == [f"{SHEET}:row 5"]  # reported, never reordered
+    assert "out of order: onset 200, apex 203, offset 0" in table.problems[0].reason
