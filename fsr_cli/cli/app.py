@@ -23,9 +23,20 @@ from fsr_cli.cli import (
 )
 from fsr_cli.errors import FsrError
 
+
+def _flag_type(self, ctx):
+    """Help shows no value placeholder for a flag: `--json`, never `--json <bool>`, which reads
+    as if it took a value (and `--json true` then fails)."""
+    return None if self.is_flag else _typed(self, ctx)
+
+
+_typed = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type
+
 app = typer.Typer(
     name="fsr",
-    help="FaceSleuth-R micro-expression recognition: synth -> preprocess -> train -> evaluate -> predict.",
+    help="FaceSleuth-R micro-expression recognition: synth -> preprocess -> train -> evaluate -> predict."
+    "\n\nExample: fsr preprocess data/casme2 && fsr train data/casme2 --protocol loso",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

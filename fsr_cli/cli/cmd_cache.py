@@ -12,7 +12,10 @@ import typer
 from fsr_cli.cli.common import CacheDirOpt, JsonOpt, emit_json, err_console
 from fsr_cli.errors import UsageError
 
-app = typer.Typer(help="Inspect and clear the artifact cache.", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect and clear the artifact cache.\n\nExample: fsr cache info demo/casme2",
+    no_args_is_help=True,
+)
 
 DirArg = Annotated[
     Path | None,

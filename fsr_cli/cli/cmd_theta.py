@@ -9,7 +9,10 @@ import typer
 
 from fsr_cli.cli.common import JsonOpt, emit_json, err_console
 
-app = typer.Typer(help="Learned SOA orientations of a run.", no_args_is_help=True)
+app = typer.Typer(
+    help="Learned SOA orientations of a run.\n\nExample: fsr theta show runs/train/exp --plot theta.png",
+    no_args_is_help=True,
+)
 
 
 @app.command("show")

@@ -10,21 +10,30 @@ import typer
 
 from fsr_cli.cli.common import CacheDirOpt, JsonOpt, WorkersOpt, emit_json, err_console
 from fsr_cli.errors import UsageError
+from fsr_cli.model.config import list_presets
 
 
 def train(
     datasets: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Prepared dataset folders (or their cache roots / prepared.json).", show_default=False
+            help="Prepared dataset folders (or their cache roots / prepared.json); required unless --resume.",
+            show_default=False,
         ),
     ] = None,
     protocol: Annotated[
         str | None,
-        typer.Option("--protocol", help="loso (leave one subject out) or lodo (leave one dataset out)."),
+        typer.Option(
+            "--protocol",
+            help="loso (leave one subject out) or lodo (leave one dataset out); required unless --resume.",
+        ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", help="Preset name (facesleuth-r, cva, ...) or a YAML file.")
+        str | None,
+        typer.Option(
+            "--model",
+            help=f"Preset (default facesleuth-r; one of {', '.join(list_presets())}) or a YAML file.",
+        ),
     ] = None,
     labels: Annotated[
         str | None, typer.Option("--labels", help="Label set: composite (default), casme2-5, samm-5.")

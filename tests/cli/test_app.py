@@ -28,3 +28,20 @@ def test_unknown_command_is_usage_error():
     r = run_fsr("no-such-command")
     assert r.returncode == 2
     assert "No such command" in r.stderr
+
+
+def test_flags_show_no_value_placeholder_and_every_help_has_an_example():
+    from typer.testing import CliRunner
+
+    from fsr_cli.cli.app import app
+
+    runner = CliRunner()
+    commands = [["checks"], ["synth"], ["index"], ["preprocess"], ["import-flow"], ["train"], ["evaluate"]]
+    commands += [["predict"], ["theta", "show"], ["theta", "maps"], ["cache", "ls"], ["cache", "info"]]
+    commands += [["cache", "clear"]]
+    for cmd in commands:
+        out = runner.invoke(app, [*cmd, "--help"], env={"COLUMNS": "200"}).output
+        assert "--json" in out and "<bool>" not in out, cmd
+        assert "Example: fsr" in out, cmd
+    for group in ([], ["theta"], ["cache"]):
+        assert "Example: fsr" in runner.invoke(app, [*group, "--help"]).output, group
