@@ -24,7 +24,7 @@ def evaluate(
 
     Example: fsr evaluate runs/train/exp runs/train/exp2 runs/train/exp3
     """
-    from fsr_cli.train.evaluation import compare_runs, comparison_rows, evaluate_run
+    from fsr_cli.train.evaluation import compare_runs, comparison_rows, comparison_warnings, evaluate_run
     from fsr_cli.train.report import (
         comparison_table,
         difference_table,
@@ -44,9 +44,14 @@ def evaluate(
         for line in notes(doc):
             err_console.print(line, highlight=False)
     diffs = compare_runs(runs, docs) if len(docs) > 1 else []
+    warnings = []
     if len(docs) > 1:
-        err_console.print(comparison_table(comparison_rows(docs)))
+        rows = comparison_rows(docs)
+        warnings = comparison_warnings(rows)
+        err_console.print(comparison_table(rows))
         err_console.print(difference_table(diffs))
+        for w in warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
         for d in diffs:
             if d["only_a"] or d["only_b"]:
                 err_console.print(
@@ -56,4 +61,4 @@ def evaluate(
                     highlight=False,
                 )
     if json_out:
-        emit_json(docs[0] if len(docs) == 1 else {"runs": docs, "differences": diffs})
+        emit_json(docs[0] if len(docs) == 1 else {"runs": docs, "differences": diffs, "warnings": warnings})

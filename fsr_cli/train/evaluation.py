@@ -84,16 +84,23 @@ def evaluate_run(run: Path) -> dict:
 
 
 def comparison_rows(docs: list[dict]) -> list[dict]:
-    """One row per run: pooled UF1/UAR/acc, per-dataset UF1, and whether the selection leaks."""
+    """One row per run: pooled UF1/UAR/acc, per-dataset UF1, what it was trained with (label set,
+    n, epochs, seeds, selection) and whether the selection leaks."""
     rows = []
     for d in docs:
+        config = rundir.read_config(Path(d["run"]))
+        seeds = config.get("seeds") or [config.get("fit", {}).get("seed", config.get("seed"))]
         row = {
             "run": d["run"],
             "model": d["model"],
             "uf1": d["uf1"],
             "uar": d["uar"],
             "acc": d["acc"],
+            "labels": d["labels"],
+            "classes": d["classes"],
             "n_samples": d["n_samples"],
+            "epochs": config.get("fit", {}).get("epochs"),
+            "seeds": seeds,
             "leakage": d["leakage"],
             "selection": d["selection"],
         }
@@ -102,6 +109,19 @@ def comparison_rows(docs: list[dict]) -> list[dict]:
         }
         rows.append(row)
     return rows
+
+
+def comparison_warnings(rows: list[dict]) -> list[str]:
+    """What makes runs side by side not like for like: other samples, classes or epoch budget."""
+    first, out = rows[0], []
+    for r in rows[1:]:
+        for key, what in (("classes", "classes"), ("n_samples", "samples"), ("epochs", "epoch budgets")):
+            if r[key] != first[key]:
+                out.append(
+                    f"{r['run']} and {first['run']} differ in {what} ({r[key]} vs {first[key]}): "
+                    "not a like-for-like comparison"
+                )
+    return out
 
 
 BOOTSTRAP_DRAWS = 2000

@@ -57,7 +57,7 @@ def notes(metrics: dict) -> list[str]:
             + "; ".join(f"{d}: " + ", ".join(f"{k} {v}" for k, v in e.items()) for d, e in excluded.items())
         )
     if metrics["leakage"]:
-        out.append(f"[red]LEAKAGE:[/red] {metrics['selection']}")
+        out.append(f"[red]{metrics['selection']}[/red]")  # the label itself says LEAKAGE
     return out
 
 
@@ -109,15 +109,25 @@ def comparison_table(rows: list[dict]) -> Table:
     """Runs side by side: pooled and per-dataset UF1/UAR/acc, leaky selections flagged."""
     datasets = list(dict.fromkeys(d for r in rows for d in r["per_dataset"]))
     t = Table(title="runs compared (UF1 / UAR / Acc)")
-    for col in ("run", "model", "selection", "pooled", *datasets):
-        t.add_column(col)
+    for col in ("run", "model", "labels", "n", "epochs", "seeds", "selection", "pooled", *datasets):
+        t.add_column(col, overflow="fold")
     for r in rows:
-        sel = "[red]LEAKAGE (test-oracle)[/red]" if r["leakage"] else "honest (last epoch)"
+        sel = "[red]LEAKAGE (test-oracle)[/red]" if r["leakage"] else str(r["selection"]).split(" (")[0]
         cells = [
             " / ".join(_f(v[m]) for m in ("uf1", "uar", "acc")) if (v := r["per_dataset"].get(d)) else "-"
             for d in datasets
         ]
-        t.add_row(r["run"], str(r["model"]), sel, " / ".join(_f(r[m]) for m in ("uf1", "uar", "acc")), *cells)
+        t.add_row(
+            r["run"],
+            str(r["model"]),
+            str(r["labels"]),
+            str(r["n_samples"]),
+            str(r["epochs"]),
+            ",".join(map(str, r["seeds"])),
+            sel,
+            " / ".join(_f(r[m]) for m in ("uf1", "uar", "acc")),
+            *cells,
+        )
     return t
 
 

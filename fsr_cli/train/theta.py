@@ -101,7 +101,7 @@ def axial_stats(deg: np.ndarray, *, axis: int = 0) -> tuple[np.ndarray, np.ndarr
     s, c = np.sin(doubled).mean(axis=axis), np.cos(doubled).mean(axis=axis)
     mean = np.degrees(np.arctan2(s, c)) / 2 % 180
     r = np.clip(np.hypot(s, c), 1e-12, 1.0)
-    std = np.degrees(np.sqrt(-2 * np.log(r))) / 2
+    std = np.degrees(np.sqrt(-2 * np.log(r))) / 2 + 0.0  # + 0.0: never -0.0 (a fixed angle)
     return mean, std
 
 

@@ -61,3 +61,24 @@ def test_evaluate_refuses_a_truncated_predictions_csv(tmp_path):
     (run / "predictions.csv").write_text("\n".join(lines[:3]) + "\n" + lines[3][:12] + "\n")  # cut mid-row
     r = pb.run_fsr("evaluate", str(run))
     assert r.returncode == 1 and "line 4: " in r.stderr and "truncated" in r.stderr
+
+
+def test_runs_side_by_side_say_what_they_were_trained_with_and_warn_when_unlike(tmp_path):
+    import yaml
+
+    runs = pb.shared_runs()
+    other = tmp_path / "short"
+    shutil.copytree(runs["none"], other)
+    cfg = yaml.safe_load((other / "config.yaml").read_text())
+    cfg["fit"]["epochs"] = 2  # as if trained on another budget
+    (other / "config.yaml").write_text(yaml.safe_dump(cfg))
+    r = pb.run_fsr("evaluate", str(runs["soa"]), str(other), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["warnings"] == [
+        f"{other} and {runs['soa']} differ in epoch budgets (2 vs {pb.EPOCHS}): "
+        "not a like-for-like comparison"
+    ]
+    assert "warning:" in r.stderr and "epochs" in r.stderr and "composite" in r.stderr
+    same = json.loads(pb.run_fsr("evaluate", str(runs["soa"]), str(runs["none"]), "--json").stdout)
+    assert same["warnings"] == []

@@ -63,3 +63,15 @@ def test_read_config_refuses_other_folders_and_versions(tmp_path):
     rundir.write_yaml(tmp_path / "config.yaml", {"format": "fsr-run", "version": 99})
     with pytest.raises(UsageError, match=r"run format 'fsr-run' v99 is not fsr-run v1; train it again"):
         rundir.read_config(tmp_path)
+
+
+def test_a_fixed_angle_has_a_zero_spread_not_minus_zero():
+    import math
+
+    import numpy as np
+
+    from fsr_cli.train.theta import axial_stats
+
+    mean, std = axial_stats(np.full((5, 3), 90.0))
+    assert mean.tolist() == [90.0] * 3 and std.tolist() == [0.0] * 3
+    assert not any(math.copysign(1, s) < 0 for s in std)
