@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # The end-to-end demo on synthesised data: synth -> index -> preprocess -> train -> evaluate ->
 # theta -> predict on a video. A few minutes on 2 CPU cores. Usage: bash demo.sh [OUT_DIR]
+# Run again, it replaces its own earlier outputs (OUT_DIR/.fsr-demo marks them) and nothing else.
 set -euo pipefail
 out=${1:-demo}
+own=(run theta.png theta_maps.png predictions_video.csv)
+if [ -e "$out/.fsr-demo" ]; then
+  for f in "${own[@]}"; do rm -rf "${out:?}/$f"; done  # the demo's own outputs of an earlier run
+elif [ -e "$out/run" ]; then
+  echo "error: $out/run exists and is not an earlier demo's output; give another folder: bash demo.sh DIR" >&2
+  exit 2
+fi
+mkdir -p "$out" && echo "outputs of demo.sh: ${own[*]}, casme2/, video/" > "$out/.fsr-demo"
 fsr checks
 fsr synth "$out/casme2" --layout casme2 --subjects 4 --clips 6 --seed 0
 fsr index "$out/casme2"
