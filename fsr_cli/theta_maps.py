@@ -98,13 +98,14 @@ def layer_maps(predictor, arrays: dict) -> tuple[list[np.ndarray], list[float]]:
     """Each SOA layer's attention map (H_i, W_i) and its angle in degrees, for one model.
 
     Raises:
-        FsrError: the model has no SOA layer (the no-orientation and appearance-only presets).
+        UsageError: the model has no SOA layer (the no-orientation and appearance-only presets).
     """
     model, _ = predictor.models[0]
     maps = [m[0].numpy() for m in model.attention_maps(*_normalised(predictor, arrays))]
     if not maps:
-        raise FsrError(
-            f"{predictor.paths[0]}: model {model.cfg.name!r} has no SOA layer; no attention maps to draw"
+        raise UsageError(
+            f"{predictor.paths[0]}: model {model.cfg.name!r} has no SOA layer; no attention maps to draw "
+            "(give a run of facesleuth-r, cva or motion-only)"
         )
     return maps, model.thetas_deg()
 

@@ -87,6 +87,6 @@ def test_a_model_without_soa_has_no_maps(tmp_path):
     state = build_model(cfg).state_dict()
     save_checkpoint(path, cfg=cfg, state_dict=state, classes=["a", "b", "c"], norm=norm)
     arrays = {"flow": np.zeros((3, 64, 64), np.float32), "apex": np.zeros((64, 64), np.uint8)}
-    message = r"model 'no-orientation' has no SOA layer; no attention maps to draw$"
-    with pytest.raises(FsrError, match=message):
+    message = r"model 'no-orientation' has no SOA layer; no attention maps to draw \(give a run of"
+    with pytest.raises(UsageError, match=message):
         layer_maps(load_predictor(checkpoint=path), arrays)
