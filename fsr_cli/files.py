@@ -1,4 +1,6 @@
-"""Writing a file so that readers see the old file or the whole new one, never a part of it.
+"""Writing files: whole or not at all, and documents in plain JSON values.
+
+Atomic writes: readers see the old file or the whole new one, never a part of it.
 
 `atomic_write(path, write)` lets `write(tmp)` fill a temporary file unique to this writer in the
 target's folder, then renames it over `path` (os.replace, atomic on one file system). When the
@@ -8,10 +10,12 @@ temporary is removed and the failure is one line naming the file that could not 
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fsr_cli.errors import FsrError
 
@@ -42,3 +46,18 @@ def atomic_write(path: Path, write: Callable[[Path], object], *, suffix: str = "
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def jsonable(obj: Any) -> Any:
+    """Turn numpy scalars/arrays, paths and non-finite floats into plain JSON (and YAML) values."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):  # numpy scalar or array
+        return jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from fsr_cli.native import pyplot, quiet_fd2
-from fsr_cli.video import read_clip
+from fsr_cli.predict.video import read_clip
 
 
 def _jpeg_with_extraneous_bytes(path):

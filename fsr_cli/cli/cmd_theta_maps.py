@@ -46,7 +46,7 @@ def maps(
 
     import torch
 
-    from fsr_cli.theta_maps import theta_maps
+    from fsr_cli.predict.theta_maps import theta_maps
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # one-line errors (see fsr predict)
     torch.set_num_threads(1)  # one forward pass of a small network (see fsr predict)

@@ -6,12 +6,13 @@ Logs, progress and tables go to stderr; stdout carries only the one JSON documen
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+
+from fsr_cli.files import jsonable
 
 err_console = Console(stderr=True)
 
@@ -28,24 +29,9 @@ DatasetOpt = Annotated[
 ]
 
 
-def _jsonable(obj: Any) -> Any:
-    """Turn numpy scalars/arrays, paths and non-finite floats into plain JSON values."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "tolist"):  # numpy scalar or array
-        return _jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def emit_json(doc: Any) -> None:
     """Print exactly one JSON document on stdout."""
-    typer.echo(json.dumps(_jsonable(doc), indent=2, sort_keys=False))
+    typer.echo(json.dumps(jsonable(doc), indent=2, sort_keys=False))
 
 
 def info(message: str) -> None:

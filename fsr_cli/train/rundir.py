@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.errors import FsrError, UsageError
-from fsr_cli.files import atomic_write
+from fsr_cli.files import atomic_write, jsonable
 
 RUN_FORMAT = "fsr-run"
 RUN_VERSION = 1
@@ -76,17 +76,13 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, doc) -> None:
-    from fsr_cli.cli.common import _jsonable
-
-    write_text(path, json.dumps(_jsonable(doc), indent=2) + "\n")
+    write_text(path, json.dumps(jsonable(doc), indent=2) + "\n")
 
 
 def write_yaml(path: Path, doc: dict) -> None:
     import yaml
 
-    from fsr_cli.cli.common import _jsonable
-
-    write_text(path, yaml.safe_dump(_jsonable(doc), sort_keys=False))
+    write_text(path, yaml.safe_dump(jsonable(doc), sort_keys=False))
 
 
 def read_config(run: Path) -> dict:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from fsr_cli.cli.app import main
-from fsr_cli.video import read_clip
+from fsr_cli.predict.video import read_clip
 
 CLASSES = ["negative", "positive", "surprise"]
 TIMINGS = {"load", "detect", "align", "spot", "flow", "model"}

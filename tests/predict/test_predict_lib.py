@@ -5,9 +5,9 @@ import pytest
 
 from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.predict import frame_numbers, load_predictor, predict_clip, prepare_video
+from fsr_cli.predict.video import Clip
 from fsr_cli.prepared import load_prepared
 from fsr_cli.synth import read_ground_truth
-from fsr_cli.video import Clip
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_training_records_its_preprocessing_in_the_run_and_the_checkpoints(world
 def test_preprocessing_comes_from_the_run_then_the_checkpoint_then_prepared_json(tmp_path):
     import json
 
-    from fsr_cli.predictor import preprocessing
+    from fsr_cli.predict.predictor import preprocessing
 
     imported = {"size": None, "remove_drift": None, "scaled": True}
     run = {"datasets": [{"preprocessing": imported}, {"preprocessing": {"size": 96, "remove_drift": False}}]}
@@ -141,7 +141,7 @@ def test_frame_numbers():
 def test_a_folder_with_a_frame_of_another_size_is_refused(tmp_path):
     import cv2
 
-    from fsr_cli.video import read_clip
+    from fsr_cli.predict.video import read_clip
 
     for i, side in enumerate((64, 64, 48, 64)):
         cv2.imwrite(str(tmp_path / f"img{i + 1}.png"), np.full((side, side), 100, np.uint8))

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from fsr_cli.cli.cmd_theta_maps import maps
 from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.model.checkpoint import load_checkpoint
+from fsr_cli.predict.theta_maps import DPI, PANEL_IN, TITLE_IN, layer_maps, theta_maps
 from fsr_cli.prepared import load_prepared
-from fsr_cli.theta_maps import DPI, PANEL_IN, TITLE_IN, layer_maps, theta_maps
 
 
 def _png_panels(path, n_panels):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fsr_cli.errors import UsageError
-from fsr_cli.video import read_clip
+from fsr_cli.predict.video import read_clip
 
 
 def _write_mp4(path, n=12, size=(96, 64), fps=50.0):

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.errors import FsrError, UsageError
-from fsr_cli.predictor import load_predictor
+from fsr_cli.predict.predictor import load_predictor
 
 PANEL_IN = 3.0  # inches per panel side
 DPI = 100
@@ -210,7 +210,7 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
         FsrError: no model, no SOA layer, no face in the clip, prepared data gone.
     """
     from fsr_cli.predict import check_clip_paths, prepare_video
-    from fsr_cli.predictor import read_run_config
+    from fsr_cli.predict.predictor import read_run_config
 
     run, path = Path(run), Path(what)
     config = read_run_config(run)

@@ -15,7 +15,7 @@ onset from a motion curve would add an error that the flow then inherits. The ap
 between the onset and the last frame unless --apex is given.
 
 Which model: RUN/final/model.pt (trained on every sample by `fsr train --final`) when the run
-has one, else the mean of the softmax of the fold models (fsr_cli.predictor).
+has one, else the mean of the softmax of the fold models (fsr_cli.predict.predictor).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.errors import FsrError, SampleError, UsageError
-from fsr_cli.predictor import Predictor, load_predictor
-from fsr_cli.video import VIDEO_SUFFIXES, Clip, read_clip
+from fsr_cli.predict.predictor import Predictor, load_predictor
+from fsr_cli.predict.video import VIDEO_SUFFIXES, Clip, read_clip
 
 __all__ = ["Predictor", "check_clip_paths", "load_predictor", "predict_clip", "predict_clips", "write_csv"]
 
