@@ -191,8 +191,10 @@ def _start_final(layer: dict, fold: str) -> str:
     return final if start is None else f"{start:.2f} -> {final}"
 
 
-def confusion_png(metrics: dict, path: Path) -> Path:
-    """Pooled confusion matrix (rows: truth, columns: prediction) as a PNG."""
+def confusion_png(metrics: dict, path: Path, *, run: str | None = None) -> Path:
+    """Pooled confusion matrix as a PNG: counts and the row-normalised view (each true class's
+    share predicted as each class, i.e. per-class recall on the diagonal), titled with the run,
+    model, protocol, n and the figures."""
     from fsr_cli.native import pyplot
 
     plt = pyplot()
@@ -200,20 +202,29 @@ def confusion_png(metrics: dict, path: Path) -> Path:
 
     cm = np.array(metrics["confusion"])
     classes = metrics["classes"]
-    fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2, 1.2 * len(classes) + 1.5))
-    ax.imshow(cm, cmap="Blues")
-    for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
-    ax.set(
-        xticks=range(len(classes)),
-        yticks=range(len(classes)),
-        xticklabels=classes,
-        yticklabels=classes,
-        xlabel="predicted",
-        ylabel="true",
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=float), where=rows > 0)
+    k = len(classes)
+    fig, axes = plt.subplots(1, 2, figsize=(2.4 * k + 3, 1.2 * k + 2.2))
+    views = (
+        (cm, "counts", lambda v: str(int(v)), cm.max() or 1),
+        (share, "row-normalised (recall)", "{:.2f}".format, 1),
     )
-    leak = " [LEAKAGE: test-oracle]" if metrics["leakage"] else ""
-    ax.set_title(f"UF1 {_f(metrics['uf1'])}  UAR {_f(metrics['uar'])}{leak}", fontsize=10)
+    for ax, (m, name, fmt, top) in zip(axes, views, strict=True):
+        ax.imshow(m, cmap="Blues", vmin=0, vmax=top)
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(j, i, fmt(v), ha="center", va="center", color="white" if v > top / 2 else "black")
+        ax.set(
+            xticks=range(k), yticks=range(k), xticklabels=classes, yticklabels=classes,
+            xlabel="predicted", ylabel="true", title=name,
+        )  # fmt: skip
+    leak = "  [LEAKAGE: test-oracle]" if metrics["leakage"] else ""
+    head = f"{run}: " if run else ""
+    fig.suptitle(
+        f"{head}{metrics['model']}, {metrics['protocol']}, n = {metrics['n_samples']}\n"
+        f"UF1 {_f(metrics['uf1'])}  UAR {_f(metrics['uar'])}  acc {_f(metrics['acc'])}{leak}",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

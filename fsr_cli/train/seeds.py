@@ -98,7 +98,7 @@ def write_ensemble_outputs(run: Path) -> dict:
     rundir.write_json(run / rundir.METRICS, metrics)
     tdoc = merged_theta(run, config)
     rundir.write_json(run / rundir.THETA, tdoc)
-    report.confusion_png(metrics, run / "confusion.png")
+    report.confusion_png(metrics, run / "confusion.png", run=run.name)
     rundir.write_text(
         run / "report.md", report.report_md(metrics, config=config, theta=theta.summarise(tdoc))
     )
