@@ -137,50 +137,71 @@ def summarise(doc: dict, *, run: str | None = None) -> dict:
     return out
 
 
-def _short(run: str | None) -> str:
-    return "/".join(Path(run).parts[-2:]) if run else ""
+def _plot_layer(ax, layer: dict, n_folds: int, color) -> None:
+    """One layer: axial mean over folds per epoch, a +/- std band, the 90-degree line, the final model."""
+    mean, std = np.array(layer["trajectory_mean_deg"]), np.array(layer["trajectory_std_deg"])
+    epochs = np.arange(1, len(mean) + 1)
+    ax.plot(epochs, mean, color=color, lw=1.8, label="mean over folds")
+    ax.fill_between(epochs, np.clip(mean - std, 0, 180), np.clip(mean + std, 0, 180), color=color, alpha=0.2,
+                    label="+/- std over folds")  # fmt: skip
+    ax.axhline(90, color="grey", lw=0.8, ls="--", label="90 deg (vertical, FaceSleuth's CVA)")
+    if "final_model_deg" in layer:
+        ax.plot(len(mean), layer["final_model_deg"], marker="*", ms=11, color="black", ls="none",
+                label="final model (all samples)")  # fmt: skip
+    ax.set(xlabel="epoch", ylim=(0, 180), yticks=range(0, 181, 45), xlim=(1, max(2, len(mean))))
+    ax.set_title(
+        f"layer {layer['layer'] + 1}: {layer['mean_deg']:.1f} +/- {layer['std_deg']:.1f} deg "
+        f"(n = {n_folds} folds)",
+        fontsize=9,
+    )
 
 
-def _plot_run(ax, polar, s: dict) -> None:
-    """Angle over epochs (mean line, +/- std band) and final angles per fold on one ring per layer."""
-    for layer in s["layers"]:
-        mean, std = np.array(layer["trajectory_mean_deg"]), np.array(layer["trajectory_std_deg"])
-        epochs = np.arange(1, len(mean) + 1)
-        (line,) = ax.plot(epochs, mean, label=f"layer {layer['layer']}")
-        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+def _plot_polar(polar, layers: list[dict], colors) -> None:
+    """Half-polar 0-180 view: every fold's final angle (dots) and the axial mean (bar), one ring per layer."""
+    for layer, color in zip(layers, colors, strict=True):
         ring = layer["layer"] + 1
         finals = np.radians(list(layer["per_fold"].values()))
-        polar.scatter(finals, np.full(len(finals), ring), s=12, color=line.get_color(), alpha=0.7)
+        polar.scatter(finals, np.full(len(finals), ring), s=12, color=color, alpha=0.7)
         mean_rad = np.radians(layer["mean_deg"])
-        polar.plot([mean_rad, mean_rad], [ring - 0.4, ring + 0.4], color=line.get_color(), lw=2.5)
-    ax.axhline(90, color="grey", lw=0.8, ls="--")  # FaceSleuth's vertical attention
-    ax.set(xlabel="epoch", ylabel="theta (degrees)")
-    ax.legend(fontsize=8)
-    n = len(s["layers"])
-    polar.set_title("final angle: folds (dots), mean (bar); ring = layer", fontsize=9)
-    polar.set_rlim(0, n + 0.5)
-    polar.set_rticks(range(1, n + 1), [f"L{i}" for i in range(n)])
+        polar.plot([mean_rad, mean_rad], [ring - 0.4, ring + 0.4], color=color, lw=2.5)
+    polar.set_thetamin(0)
+    polar.set_thetamax(180)
+    polar.set_rlim(0, len(layers) + 0.5)
+    polar.set_rticks(range(1, len(layers) + 1), [""] * len(layers))
+    polar.set_title("final angle per fold (dots), axial mean (bar);\nrings inside out: layer 1, 2, ...", fontsize=9)
 
 
 def plot(summaries: list[dict], path: Path) -> Path:
-    """One row per run: per-layer angle over epochs (mean, +/- std band over folds) and a polar view."""
+    """One row per run: each layer's angle over epochs in its own panel (axial mean, +/- std band over
+    folds, the 90-degree line, the final model's angle) and a half-polar view of the final angles.
+    A run without learned angles gets one line of text instead of empty axes."""
     from fsr_cli.native import pyplot
 
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    fig = plt.figure(figsize=(10, 4 * len(summaries)))
+    cols = max([len(s["layers"]) for s in summaries if s["soa"] == "learned"] or [1]) + 1
+    heights = [3.2 if s["soa"] == "learned" and s["layers"] else 0.8 for s in summaries]
+    fig = plt.figure(figsize=(3.4 * cols, sum(heights) + 0.6))
+    grid = fig.add_gridspec(len(summaries), cols, height_ratios=heights)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for r, s in enumerate(summaries):
-        ax = fig.add_subplot(len(summaries), 2, 2 * r + 1)
-        polar = fig.add_subplot(len(summaries), 2, 2 * r + 2, projection="polar")
-        ax.set_title(f"{_short(s['run'])} ({s['model']}, {s['soa']})".strip(), fontsize=10)
-        if not s["layers"]:
+        name = f"{s['run'] or ''} ({s['model']})".strip()
+        if s["soa"] != "learned" or not s["layers"]:
+            ax = fig.add_subplot(grid[r, :])
             ax.set_axis_off()
-            polar.set_axis_off()
-            ax.text(0.5, 0.5, s.get("message", "").replace(": ", ":\n"), ha="center", va="center", fontsize=9)
+            ax.text(0.0, 0.5, f"{name}: {s.get('message', 'no learned angle')}", va="center", fontsize=9)
             continue
-        _plot_run(ax, polar, s)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        n_folds = len(s["layers"][0]["per_fold"])
+        layer_colors = [colors[i % len(colors)] for i in range(len(s["layers"]))]
+        for i, layer in enumerate(s["layers"]):
+            ax = fig.add_subplot(grid[r, i])
+            _plot_layer(ax, layer, n_folds, layer_colors[i])
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if i == 0:
+                ax.set_ylabel(f"{name}\ntheta (deg, mod 180)", fontsize=8)
+                ax.legend(fontsize=6, loc="lower left")
+        _plot_polar(fig.add_subplot(grid[r, cols - 1], projection="polar"), s["layers"], layer_colors)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
