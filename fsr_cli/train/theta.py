@@ -168,7 +168,9 @@ def _plot_polar(polar, layers: list[dict], colors) -> None:
     polar.set_thetamax(180)
     polar.set_rlim(0, len(layers) + 0.5)
     polar.set_rticks(range(1, len(layers) + 1), [""] * len(layers))
-    polar.set_title("final angle per fold (dots), axial mean (bar);\nrings inside out: layer 1, 2, ...", fontsize=9)
+    polar.set_title(
+        "final angle per fold (dots), axial mean (bar);\nrings inside out: layer 1, 2, ...", fontsize=9
+    )
 
 
 def plot(summaries: list[dict], path: Path) -> Path:
