@@ -51,8 +51,5 @@ def write_outputs(run: Path, *, feats: Features, folds: list, select: str) -> di
     rundir.write_json(run / rundir.METRICS, metrics)
     tdoc = theta.theta_doc(run, folds=[f.name for f in folds], config=config)
     rundir.write_json(run / rundir.THETA, tdoc)
-    report.confusion_png(metrics, run / "confusion.png", run=run.name)
-    rundir.write_text(
-        run / "report.md", report.report_md(metrics, config=config, theta=theta.summarise(tdoc))
-    )
+    report.write_views(run, metrics, config=config, theta=theta.summarise(tdoc, run=str(run)))
     return metrics

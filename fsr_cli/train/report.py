@@ -154,19 +154,23 @@ def difference_table(diffs: list[dict]) -> Table:
     return t
 
 
-def _trajectory(traj: list[float], points: int = 5) -> str:
-    """A few evenly spaced values of a trajectory (first and last always included)."""
-    if not traj:
-        return "-"
-    idx = sorted({round(k * (len(traj) - 1) / (points - 1)) for k in range(points)})
-    return " -> ".join(f"{traj[i]:.1f}" for i in idx)
+def _trajectory_epochs(n: int, points: int = 5) -> list[int]:
+    """Indices of a few evenly spaced epochs of an n-epoch trajectory (first and last included)."""
+    return sorted({round(k * (n - 1) / (points - 1)) for k in range(points)}) if n else []
+
+
+def _trajectory(traj: list[float]) -> str:
+    """The trajectory's values at _trajectory_epochs."""
+    return " -> ".join(f"{traj[i]:.1f}" for i in _trajectory_epochs(len(traj))) or "-"
 
 
 def theta_tables(summary: dict) -> list[Table]:
     """Per layer mean +/- std over folds and its mean trajectory; then every fold's final angles."""
     head = Table(title=f"SOA angles (degrees): {summary['run'] or ''} ({summary['model']}, {summary['soa']})")
-    for col in ("layer", "mean +/- std", "min", "max", "mean over training (epoch 1 -> last)"):
-        head.add_column(col, justify="left" if col.startswith("mean over") else "right")
+    n = len(summary["layers"][0]["trajectory_mean_deg"]) if summary["layers"] else 0
+    at = ", ".join(str(i + 1) for i in _trajectory_epochs(n))
+    for col in ("layer", "mean +/- std", "min", "max", f"axial mean over folds at epochs {at}"):
+        head.add_column(col, justify="left" if col.startswith("axial") else "right")
     for layer in summary["layers"]:
         head.add_row(
             str(layer["layer"]),
@@ -231,8 +235,35 @@ def confusion_png(metrics: dict, path: Path, *, run: str | None = None) -> Path:
     return path
 
 
-def report_md(metrics: dict, *, config: dict, theta: dict) -> str:
-    """report.md: the setup, pooled and per-dataset figures, exclusions, angles, per-fold table."""
+def write_views(run: Path, metrics: dict, *, config: dict, theta: dict) -> None:
+    """The run's human views: confusion.png, theta.png (learned angles only) and report.md."""
+    import json
+    import shlex
+
+    from fsr_cli.train import rundir
+    from fsr_cli.train.theta import plot
+
+    confusion_png(metrics, run / "confusion.png", run=run.name)
+    has_plot = theta["soa"] == "learned" and bool(theta["layers"])
+    if has_plot:
+        plot([theta], run / "theta.png")
+    env = run / "env.json"
+    if not env.is_file():  # a multi-seed run: each seed's folder has the command line
+        env = next(iter(sorted((run / "seeds").glob("seed-*/env.json"))), env)
+    try:
+        command = shlex.join(json.loads(env.read_text())["argv"])
+    except (OSError, ValueError, KeyError, TypeError):
+        command = None
+    text = report_md(metrics, config=config, theta=theta, command=command, theta_png=has_plot)
+    rundir.write_text(run / "report.md", text)
+
+
+def report_md(
+    metrics: dict, *, config: dict, theta: dict, command: str | None = None, theta_png: bool = False
+) -> str:
+    """report.md: the setup and command, pooled / per-dataset / per-class figures, exclusions, the
+    confusion matrix, the angles (per layer, per fold start -> final, the final model's), and the
+    per-fold table with the fold scores' mean +/- std."""
     leak, fit = metrics["leakage"], config["fit"]
     lines = [f"# fsr run: {metrics['protocol']} / {metrics['labels']} / {metrics['model']}", ""]
     if leak:
@@ -241,6 +272,8 @@ def report_md(metrics: dict, *, config: dict, theta: dict) -> str:
             "and are not comparable with honest results. Fold models (model.pt) are the last epoch's.",
             "",
         ]
+    if command:
+        lines += ["```", command, "```", ""]
     lines += [
         f"- selection: {metrics['selection']}",
         f"- datasets: {', '.join(metrics['datasets'])}; {metrics['n_samples']} samples, "
@@ -279,6 +312,9 @@ def report_md(metrics: dict, *, config: dict, theta: dict) -> str:
         )
     if metrics.get("note"):
         lines += ["", f"Note: {metrics['note']}."]
+    lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for c, m in metrics["per_class"].items():
+        lines.append(f"| {c} | {_f(m['precision'])} | {_f(m['recall'])} | {_f(m['f1'])} | {m['support']} |")
     excluded = {d: e for d, e in metrics.get("excluded", {}).items() if e}
     if excluded:
         lines += [
@@ -303,10 +339,24 @@ def report_md(metrics: dict, *, config: dict, theta: dict) -> str:
     if theta["soa"] != "learned":
         lines.append(theta.get("message", ""))
     for layer in theta["layers"]:
+        final = f"; final model {layer['final_model_deg']:.2f}" if "final_model_deg" in layer else ""
         lines.append(
-            f"- layer {layer['layer']}: {layer['mean_deg']:.2f} +/- {layer['std_deg']:.2f} "
-            f"(min {layer['min_deg']:.2f}, max {layer['max_deg']:.2f})"
+            f"- layer {layer['layer']}: {layer['mean_deg']:.2f} +/- {layer['std_deg']:.2f} over "
+            f"{len(layer['per_fold'])} folds (axial; min {layer['min_deg']:.2f}, "
+            f"max {layer['max_deg']:.2f}){final}"
         )
+    if theta_png:
+        lines += ["", "![angles](theta.png)"]
+    if theta["soa"] == "learned" and theta["layers"]:
+        n = len(theta["layers"])
+        lines += [
+            "",
+            "| fold | " + " | ".join(f"layer {i + 1}: start -> final" for i in range(n)) + " |",
+            "|---" * (n + 1) + "|",
+        ]
+        for fold in theta["layers"][0]["per_fold"]:
+            cells = [_start_final(layer, fold) for layer in theta["layers"]]
+            lines.append(f"| {fold} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Per fold",
@@ -319,4 +369,11 @@ def report_md(metrics: dict, *, config: dict, theta: dict) -> str:
             f"| {name} | {_f(m['uf1'])} | {_f(m['uar'])} | {_f(m['acc'])} | {m['n_samples']} | "
             f"{', '.join(m['absent_classes'])} |"
         )
+    import numpy as np
+
+    folds = metrics["per_fold"].values()
+    scores = [[m[k] for m in folds if m[k] is not None] for k in ("uf1", "uar", "acc")]
+    spread = [_pm(float(np.mean(v)), float(np.std(v))) if v else "-" for v in scores]
+    lines.append(f"| **mean +/- std over folds** | {spread[0]} | {spread[1]} | {spread[2]} | | |")
+    lines += ["", "Pooled figures (above) are the protocol's; a fold's own UF1 on a few samples is noisy."]
     return "\n".join(lines) + "\n"

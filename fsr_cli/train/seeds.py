@@ -98,10 +98,7 @@ def write_ensemble_outputs(run: Path) -> dict:
     rundir.write_json(run / rundir.METRICS, metrics)
     tdoc = merged_theta(run, config)
     rundir.write_json(run / rundir.THETA, tdoc)
-    report.confusion_png(metrics, run / "confusion.png", run=run.name)
-    rundir.write_text(
-        run / "report.md", report.report_md(metrics, config=config, theta=theta.summarise(tdoc))
-    )
+    report.write_views(run, metrics, config=config, theta=theta.summarise(tdoc, run=str(run)))
     return metrics
 
 

@@ -120,7 +120,7 @@ def summarise(doc: dict, *, run: str | None = None) -> dict:
         traj_mean, traj_std = axial_stats(traj, axis=0)
         layers.append(
             {
-                "layer": i,
+                "layer": i + 1,  # layers are numbered from 1 in every output (theta maps too)
                 "mean_deg": round(float(mean), 4),
                 "std_deg": round(float(std), 4),
                 "min_deg": round(float(vals.min()), 4),
@@ -150,7 +150,7 @@ def _plot_layer(ax, layer: dict, n_folds: int, color) -> None:
                 label="final model (all samples)")  # fmt: skip
     ax.set(xlabel="epoch", ylim=(0, 180), yticks=range(0, 181, 45), xlim=(1, max(2, len(mean))))
     ax.set_title(
-        f"layer {layer['layer'] + 1}: {layer['mean_deg']:.1f} +/- {layer['std_deg']:.1f} deg "
+        f"layer {layer['layer']}: {layer['mean_deg']:.1f} +/- {layer['std_deg']:.1f} deg "
         f"(n = {n_folds} folds)",
         fontsize=9,
     )
@@ -159,7 +159,7 @@ def _plot_layer(ax, layer: dict, n_folds: int, color) -> None:
 def _plot_polar(polar, layers: list[dict], colors) -> None:
     """Half-polar 0-180 view: every fold's final angle (dots) and the axial mean (bar), one ring per layer."""
     for layer, color in zip(layers, colors, strict=True):
-        ring = layer["layer"] + 1
+        ring = layer["layer"]
         finals = np.radians(list(layer["per_fold"].values()))
         polar.scatter(finals, np.full(len(finals), ring), s=12, color=color, alpha=0.7)
         mean_rad = np.radians(layer["mean_deg"])

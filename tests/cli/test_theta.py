@@ -17,13 +17,13 @@ def test_theta_show_json_and_plot(tmp_path):
     theta = json.loads((run / "theta.json").read_text())
     assert doc["soa"] == "learned" and len(doc["layers"]) == theta["n_layers"] >= 1
     for layer in doc["layers"]:
-        angles = [theta["folds"][f]["final_deg"][layer["layer"]] for f in sorted(theta["folds"])]
+        angles = [theta["folds"][f]["final_deg"][layer["layer"] - 1] for f in sorted(theta["folds"])]
         assert sorted(layer["per_fold"]) == sorted(theta["folds"])
         z = np.exp(2j * np.radians(angles)).mean()  # axial mean: angles live modulo 180
         assert abs(layer["mean_deg"] - np.degrees(np.angle(z)) / 2 % 180) < 1e-3
         assert abs(layer["std_deg"] - np.degrees(np.sqrt(-2 * np.log(abs(z)))) / 2) < 1e-3
         assert len(layer["trajectory_mean_deg"]) == pb.EPOCHS
-        starts = {f: theta["folds"][f]["start_deg"][layer["layer"]] for f in theta["folds"]}
+        starts = {f: theta["folds"][f]["start_deg"][layer["layer"] - 1] for f in theta["folds"]}
         assert layer["per_fold_start"] == starts
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "SOA angles (degrees)" in r.stderr and "angle per fold (degrees): start -> final" in r.stderr
@@ -41,3 +41,18 @@ def test_theta_show_two_runs_and_a_run_without_angles(tmp_path):
     assert none["message"] == "no orientation attention in this model (no SOA layer): nothing to show"
     assert "no orientation attention" in r.stderr
     assert png.stat().st_size > 0
+
+
+def test_layers_are_numbered_from_1_and_the_trajectory_names_its_epochs():
+    from typer.testing import CliRunner
+
+    from fsr_cli.cli.app import app
+
+    run = pb.shared_runs()["soa"]
+    doc = json.loads(CliRunner().invoke(app, ["theta", "show", str(run), "--json"]).stdout)
+    assert [layer["layer"] for layer in doc["layers"]] == list(range(1, len(doc["layers"]) + 1))
+    report = (run / "report.md").read_text()
+    assert "- layer 1:" in report and "- layer 0:" not in report and "![angles](theta.png)" in report
+    assert (run / "theta.png").is_file()
+    out = CliRunner().invoke(app, ["theta", "show", str(run)], env={"COLUMNS": "200"}).output
+    assert "at epochs 1, " in out and f", {pb.EPOCHS}" in out
