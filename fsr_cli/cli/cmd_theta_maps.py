@@ -40,7 +40,7 @@ def maps(
     and an arrow along the SOA profile axis (90 degrees = image rows, FaceSleuth's vertical
     attention); the first panel shows the aligned apex face and its onset->apex flow.
 
-    Example: fsr theta maps runs/train/exp casme2/01/EP02_01f --out maps.png
+    Example: fsr theta maps demo/run casme2/01/EP01_06 --out maps.png
     """
     import os
 

@@ -11,7 +11,8 @@ LODO dataset), so the maps show a model that never saw it; for a clip, the final
 the run has one, else the first fold.
 
 Figure: panel 0 is the aligned apex face with the onset->apex flow (arrows); then one panel per
-layer, the gate over the face (each panel scaled to its own range, written under the title),
+layer, the gate over the face (one colour scale shared by the layers, with its bar; each
+layer's own range is written under its title),
 the learned angle in the title, and the SOA profile axis drawn through the centre: the bins are
 the lines perpendicular to it, t = x cos(theta) + y sin(theta) with y pointing down, so 90 degrees
 is a vertical axis (bins = rows: FaceSleuth's vertical attention).
@@ -41,6 +42,7 @@ class Target:
     name: str  # the path or the uid
     arrays: dict  # flow (3, S, S), onset, apex (S, S) uint8
     holdout: str | None = None  # the fold that held a sample out
+    truth: str | None = None  # a sample's class in the run's label set
 
 
 def _run_datasets(config: dict) -> dict[str, dict]:
@@ -56,31 +58,39 @@ def _holdout_fold(config: dict, dataset: str, subject: str) -> str | None:
 
 
 def find_sample(run: Path, config: dict, uid: str) -> Target:
-    """The prepared arrays of sample `uid` ('dataset/subject/clip') of one of the run's datasets.
+    """The prepared arrays of sample `uid` ('dataset/subject/clip') in the run's prepared data.
+
+    Every prepared set of the run is searched (an imported set holds samples of several
+    datasets under one name).
 
     Raises:
-        UsageError: not a uid of the run's datasets. FsrError: the prepared data is gone.
+        UsageError: not a sample of the run (the message names a few that are).
+        FsrError: the prepared data is gone.
     """
     from fsr_cli.prepared import load_prepared
+    from fsr_cli.train.features import class_of
 
     datasets = _run_datasets(config)
-    parts = uid.split("/", 2)
-    if len(parts) != 3 or parts[0] not in datasets:
-        raise UsageError(
-            f"{uid}: no such clip file or folder, and not a sample 'dataset/subject/clip' of the run "
-            f"(its datasets: {', '.join(datasets) or 'none'})"
-        )
-    manifest = Path(datasets[parts[0]].get("prepared", ""))
-    if not manifest.is_file():
-        raise FsrError(
-            f"{run}: the prepared data of {parts[0]} is not at {manifest} any more; "
-            "give the clip's video or frame folder instead"
-        )
-    pset = load_prepared(manifest)
-    for sample in pset.samples:
-        if sample.uid == uid:
-            return Target("sample", uid, pset.load(sample), _holdout_fold(config, parts[0], parts[1]))
-    raise UsageError(f"{uid}: no such sample in {manifest} ({len(pset.samples)} samples)")
+    seen = []
+    for name, entry in datasets.items():
+        manifest = Path(entry.get("prepared", ""))
+        if not manifest.is_file():
+            raise FsrError(
+                f"{run}: the prepared data of {name} is not at {manifest} any more; "
+                "give the clip's video or frame folder instead"
+            )
+        pset = load_prepared(manifest)
+        for sample in pset.samples:
+            if sample.uid == uid:
+                truth = class_of(sample.emotion, config["labels"], sample.dataset)
+                hold = _holdout_fold(config, sample.dataset, sample.subject)
+                return Target("sample", uid, pset.load(sample), hold, truth)
+        seen += [smp.uid for smp in pset.samples]
+    shown = ", ".join(seen[:3]) + (", ..." if len(seen) > 3 else "")
+    raise UsageError(
+        f"{uid}: no such clip file or folder, and not a sample 'dataset/subject/clip' of the run "
+        f"({len(seen)} samples, e.g. {shown or 'none'})"
+    )
 
 
 def _normalised(predictor, arrays: dict):
@@ -92,6 +102,19 @@ def _normalised(predictor, arrays: dict):
     flow, app = sample_arrays(arrays, flow_size=predictor.flow_size, app_size=predictor.app_size)
     _, norm = predictor.models[0]
     return normalise(torch.from_numpy(flow[None]), torch.from_numpy(app[None]), norm)  # (1,3,S,S), (1,1,A,A)
+
+
+def _prediction(predictor, arrays: dict, *, scaled: bool) -> tuple[str, float]:
+    """The predictor's class for the arrays and its probability."""
+    from fsr_cli.train.engine import predict_proba
+    from fsr_cli.train.features import sample_arrays
+
+    flow, app = sample_arrays(
+        arrays, flow_size=predictor.flow_size, app_size=predictor.app_size, scaled=scaled
+    )
+    probs = predict_proba(list(predictor.models), flow[None], app[None])[0]
+    k = int(np.argmax(probs))
+    return predictor.classes[k], float(probs[k])
 
 
 def layer_maps(predictor, arrays: dict) -> tuple[list[np.ndarray], list[float]]:
@@ -138,11 +161,11 @@ def _face_panel(ax, arrays: dict) -> None:
     ax.set_title(f"aligned apex + onset->apex flow\n(arrows x{gain:.0f}, peak {peak:.2f} px)", fontsize=9)
 
 
-def _layer_panel(ax, face: np.ndarray, amap: np.ndarray, theta: float, i: int) -> None:
+def _layer_panel(ax, face: np.ndarray, amap: np.ndarray, theta: float, i: int, lo: float, hi: float):
+    """One layer's gate over the face, on the scale [lo, hi] shared by every layer's panel."""
     size = face.shape[0]
     ax.imshow(face, cmap="gray", vmin=0, vmax=255)
-    lo, hi = float(amap.min()), float(amap.max())
-    ax.imshow(
+    shown = ax.imshow(
         amap,
         cmap="inferno",
         alpha=0.55,
@@ -153,7 +176,10 @@ def _layer_panel(ax, face: np.ndarray, amap: np.ndarray, theta: float, i: int) -
     )
     _axis_line(ax, theta, size)
     h, w = amap.shape
-    ax.set_title(f"layer {i + 1}: θ = {theta:.1f}°\n{h}x{w} grid, a ∈ [{lo:.2f}, {hi:.2f}]", fontsize=9)
+    ax.set_title(
+        f"layer {i + 1}: θ = {theta:.1f}°\n{h}x{w} grid, a ∈ [{amap.min():.2f}, {amap.max():.2f}]", fontsize=9
+    )
+    return shown
 
 
 def render(
@@ -167,12 +193,18 @@ def render(
     n = 1 + len(maps)
     fig, axes = plt.subplots(1, n, figsize=(PANEL_IN * n, PANEL_IN + TITLE_IN), dpi=DPI)
     _face_panel(axes[0], arrays)
+    # One scale for every layer: a per-panel stretch would make a gate spanning 0.45..0.52 look as
+    # strong as one spanning 0..1.
+    lo, hi = min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
+    hi = hi if hi > lo else lo + 1e-6
+    shown = None
     for i, (amap, theta) in enumerate(zip(maps, thetas, strict=True)):
-        _layer_panel(axes[i + 1], arrays["apex"], amap, theta, i)
+        shown = _layer_panel(axes[i + 1], arrays["apex"], amap, theta, i, lo, hi)
     for ax in axes:
         ax.set_axis_off()
+    bar = fig.colorbar(shown, ax=list(axes[1:]), fraction=0.025, pad=0.01)
+    bar.set_label("SOA gate a (one scale for all layers)", fontsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / (PANEL_IN + TITLE_IN)))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
@@ -210,7 +242,7 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
         FsrError: no model, no SOA layer, no face in the clip, prepared data gone.
     """
     from fsr_cli.predict import check_clip_paths, prepare_video
-    from fsr_cli.predict.predictor import read_run_config
+    from fsr_cli.predict.predictor import preprocessing, read_run_config
 
     run, path = Path(run), Path(what)
     config = read_run_config(run)
@@ -222,8 +254,12 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
         prepared = prepare_video(path, predictor, fps=fps)
         target = Target("clip", str(path), {k: prepared[k] for k in ("flow", "onset", "apex")})
     maps, thetas = layer_maps(predictor, target.arrays)
+    scaled = preprocessing(config, {})[2]  # imported 0-255 flows are only resized
+    label, p = _prediction(predictor, target.arrays, scaled=scaled)
+    truth = f"true {target.truth}, " if target.truth else ""
     title = (
-        f"{run.name}: {predictor.kind}, {target.kind} {target.name}  (arrow: SOA profile axis; 90° = rows)"
+        f"{run.name}: {predictor.kind}, {target.kind} {target.name}  (arrow: SOA profile axis; 90° = rows)\n"
+        f"{truth}predicted {label} (p = {p:.2f})"
     )
     size = render(out, arrays=target.arrays, maps=maps, thetas=thetas, title=title)
     layers = [
@@ -243,6 +279,9 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
         "model": predictor.kind,
         "input": target.kind,
         "source": target.name,
+        "truth": target.truth,
+        "predicted": label,
+        "probability": round(p, 6),
         "layers": layers,
         "size_px": list(size),
     }
