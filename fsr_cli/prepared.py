@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.cache import Cache
-from fsr_cli.errors import CacheError, UsageError
+from fsr_cli.errors import CacheError, FsrError, UsageError
 from fsr_cli.files import atomic_write
 
 PREPARED_FORMAT = "fsr-prepared"
@@ -147,3 +147,50 @@ def load_prepared(path: Path, cache_dir: Path | None = None) -> PreparedSet:
         doc.get("scaled", False),
         doc.get("source", ""),
     )
+
+
+LAST_PREPARED = "last-prepared.json"  # in the user's cache folder: what the last preprocess wrote
+
+
+def user_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/fsr, else ~/.cache/fsr."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fsr"
+
+
+def record_last_prepared(manifests: list[Path]) -> None:
+    """Remember the prepared.json files the last `fsr preprocess` / `import-flow` wrote (best effort:
+    a home that cannot be written only loses the default of a bare `fsr train`)."""
+    if not manifests:
+        return
+    try:
+        doc = {"manifests": [str(Path(m).resolve()) for m in manifests]}
+        atomic_write(user_cache_dir() / LAST_PREPARED, lambda tmp: tmp.write_text(json.dumps(doc, indent=1)))
+    except (OSError, CacheError, FsrError):
+        pass
+
+
+def default_datasets(cwd: Path) -> tuple[list[Path], str]:
+    """What a bare `fsr train` trains on, and why: the current folder when it is a prepared dataset,
+    else the datasets the last `fsr preprocess` (or import-flow) prepared.
+
+    Raises:
+        UsageError: neither exists.
+    """
+    for candidate in (cwd / MANIFEST, cwd / ".fsr" / MANIFEST):
+        if candidate.is_file():
+            return [cwd], "the current folder is a prepared dataset"
+    record = user_cache_dir() / LAST_PREPARED
+    try:
+        paths = [Path(p) for p in json.loads(record.read_text())["manifests"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        paths = []
+    paths = [p for p in paths if p.is_file()]
+    if not paths:
+        raise UsageError(
+            "no dataset given, the current folder is not a prepared dataset and no earlier "
+            "`fsr preprocess` is on record; fsr train DIR [DIR ...] --protocol loso|lodo"
+        )
+    return paths, f"the datasets the last `fsr preprocess` prepared (recorded in {record})"

@@ -61,6 +61,10 @@ def import_flow(
         task = bar.add_task("rows", total=total)
         report = import_csv(labels, out, config=config, on_row=lambda: bar.advance(task))
     doc = report.summary()
+    if report.manifest is not None:
+        from fsr_cli.prepared import record_last_prepared
+
+        record_last_prepared([report.manifest])
     code = 1 if not report.records else EXIT_PARTIAL if report.problems else 0
     doc["exit_code"] = code
     if json_out:

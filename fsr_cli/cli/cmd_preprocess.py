@@ -168,6 +168,9 @@ def preprocess(
                 continue  # the others are still prepared
             datasets.append(report.summary())
     read = [s for s in datasets if "error" not in s]
+    from fsr_cli.prepared import record_last_prepared
+
+    record_last_prepared([Path(s["manifest"]) for s in read if s["manifest"]])
     totals = {k: sum(s[k] for s in read) for k in ("ok", "computed", "cached")}
     skipped = sum(len(s["skipped"]) for s in read)
     failed = sum(len(s["failed"]) for s in read)

@@ -113,7 +113,13 @@ def train(
         plan, run = plan_run(config_from_run(resume, given)), Path(resume)
     else:
         if not datasets:
-            raise UsageError("no dataset given; fsr train DIR [DIR ...] --protocol loso|lodo")
+            from fsr_cli.prepared import default_datasets
+
+            datasets, why = default_datasets(Path.cwd())
+            shown = ", ".join(str(d) for d in datasets)
+            err_console.print(
+                f"no dataset given: training on {shown} ({why})", highlight=False, soft_wrap=True
+            )
         if protocol is None:
             raise UsageError("missing --protocol; give --protocol loso (leave one subject out) or lodo")
         cfg = TrainConfig(

@@ -69,6 +69,9 @@ def test_default_cache_is_inside_the_dataset(dataset, tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["datasets"][0]["cache"] == str(copy / ".fsr")
     assert load_prepared(copy).root == copy / ".fsr"
+    # remembered for a bare `fsr train` (the suite's own cache home, tests/conftest.py)
+    record = Path(os.environ["XDG_CACHE_HOME"]) / "fsr" / "last-prepared.json"
+    assert json.loads(record.read_text())["manifests"] == [str((copy / ".fsr" / "prepared.json").resolve())]
 
 
 def _entries(cache: Path) -> list[Path]:

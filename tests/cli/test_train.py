@@ -68,3 +68,39 @@ def test_bad_inputs_are_one_line_usage_errors(data, tmp_path):
         bad(casme2, "--protocol", "loso", "--select", "best")
         == "error: unknown --select 'best'; choose one of: last, inner-val, test-oracle"
     )
+
+
+def test_a_bare_train_uses_the_current_folder_or_what_was_last_prepared(data, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def bare(cwd, env):
+        out = str(tmp_path / f"run-{len(os.listdir(tmp_path))}")
+        args = ["train", "--protocol", "loso", "--model", str(pb.tiny_preset(tmp_path)), "--epochs", "1"]
+        return subprocess.run(
+            [sys.executable, "-m", "fsr_cli", *args, "--out", out],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+        )
+
+    casme2, _ = data
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    r = bare(casme2, env)
+    assert r.returncode == 0, r.stderr
+    assert f"training on {casme2} (the current folder is a prepared dataset)" in r.stderr
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    r = bare(empty, env)
+    assert r.returncode == 2 and "no earlier `fsr preprocess` is on record" in r.stderr
+    from fsr_cli.prepared import LAST_PREPARED
+
+    (tmp_path / "xdg" / "fsr").mkdir(parents=True)
+    (tmp_path / "xdg" / "fsr" / LAST_PREPARED).write_text(
+        '{"manifests": ["%s"]}' % (casme2 / ".fsr" / "prepared.json")
+    )  # what `fsr preprocess` records (tests/cli/test_preprocess.py checks that it does)
+    r = bare(empty, env)
+    assert r.returncode == 0, r.stderr
+    assert "the datasets the last `fsr preprocess` prepared" in r.stderr
