@@ -101,7 +101,7 @@ def build_features(sets: list[PreparedSet], *, label_set: str, flow_size: int, a
     """Map emotions to classes, drop (and count) samples outside the set, and resize the inputs.
 
     Raises:
-        UsageError: unknown label set, or no sample of the given datasets falls in the set.
+        UsageError: unknown label set, or fewer than two classes of the set among the samples.
     """
     if label_set not in LABEL_SETS:
         raise UsageError(f"unknown label set {label_set!r}; choose one of: {', '.join(LABEL_SETS)}")
@@ -128,6 +128,14 @@ def build_features(sets: list[PreparedSet], *, label_set: str, flow_size: int, a
         raise UsageError(
             f"no sample of {names} is in label set {label_set!r}; choose another --labels "
             f"({', '.join(LABEL_SETS)})"
+        )
+    present = sorted({classes[y] for y in ys})
+    if len(present) < 2:
+        names = ", ".join(s.dataset for s in sets)
+        left = sum(sum(c.values()) for c in excluded.values())
+        raise UsageError(
+            f"label set {label_set!r} keeps only class {present[0]!r} of {names} ({len(ys)} samples; "
+            f"{left} left out): nothing to tell apart; choose another --labels ({', '.join(LABEL_SETS)})"
         )
     ds, subj, clip = (np.array(col) for col in zip(*meta, strict=True))
     return Features(

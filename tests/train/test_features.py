@@ -64,6 +64,14 @@ def test_bad_inputs(tmp_path: Path):
         UsageError, match="no sample of x is in label set 'composite'; choose another --labels"
     ):
         build_features(load_sets([only_others]), label_set="composite", flow_size=8, app_size=8)
+    # composite-labelled imports under a 5-class set: only 'surprise' survives, a one-class problem
+    composite = make_prepared(
+        tmp_path / "c", dataset="casme2", subjects=["1", "2"],
+        emotions={"negative": "negative", "positive": "positive", "surprise": "surprise"},
+    )  # fmt: skip
+    one_class = r"label set 'casme2-5' keeps only class 'surprise' of casme2 \(4 samples"
+    with pytest.raises(UsageError, match=one_class):
+        build_features(load_sets([composite]), label_set="casme2-5", flow_size=8, app_size=8)
 
 
 def test_each_record_keeps_its_own_dataset(tmp_path: Path):
