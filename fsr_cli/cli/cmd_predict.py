@@ -99,7 +99,8 @@ def _document(results: list[dict], predictor) -> dict:
         "model": predictor.kind,
         "model_source": str(predictor.source),
         "model_files": [str(p) for p in predictor.paths],
-        "model_load_s": round(predictor.load_s, 4),
+        "model_load_s": round(predictor.load_s, 4),  # once for all clips; each clip's timings.load
+        # is the reading of its own video, and its elapsed_s the whole clip (see the README)
         "warnings": list(predictor.warnings),
     }
     if len(results) == 1:
@@ -115,8 +116,11 @@ def _table(results: list[dict], predictor):
 
     title = f"fsr predict — {predictor.kind} ({predictor.source})"
     seconds = sum(r.get("elapsed_s", 0.0) for r in results)
+    spotted = any(r.get("apex", {}).get("source") == "spotted" for r in results)
     caption = (
-        f"* spotted apex. {len(results)} clip(s) in {seconds:.2f} s; face boxes and timings: --json, --csv"
+        ("* spotted apex. " if spotted else "")
+        + f"{len(results)} clip(s) in {seconds:.2f} s (models loaded once in {predictor.load_s:.2f} s); "
+        "face boxes and timings: --json, --csv"
     )
     table = Table(
         title=title,
