@@ -153,3 +153,13 @@ def test_bad_runs_and_arguments(world, cli, tmp_path):
         2,
         [f"error: {clip}: --apex 9 must come after the onset (frame 9)"],
     )
+
+
+def test_the_table_marks_a_spotted_apex_only_when_one_was_spotted(world, cli):
+    clip = world.videos[0]
+    truth = world.truth[clip.stem]
+    code, _, err = cli("predict", clip, "--run", world.run, "--apex", truth.apex)
+    assert code == 0 and not any("spotted apex" in line for line in err)
+    assert any("models loaded once" in line for line in err)
+    code, _, err = cli("predict", clip, "--run", world.run)
+    assert code == 0 and any("* spotted apex" in line for line in err)
