@@ -74,6 +74,7 @@ def test_a_held_child_exits_when_its_parent_is_killed():
     assert not _gone({child}, timeout=5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs procfs to list processes")
 def test_killing_train_with_workers_leaves_no_process(tmp_path):
     data = casme2_like(tmp_path / "casme2", subjects=("01", "02", "03", "04"))

@@ -13,6 +13,7 @@ def data():
     return pb.shared_data()
 
 
+@pytest.mark.slow
 def test_train_json_prints_metrics_writes_the_run_and_resumes(data, tmp_path):
     run = tmp_path / "run"
     model = str(pb.tiny_preset(tmp_path))
@@ -43,6 +44,7 @@ def bad(*args, cwd=None):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_one_line_usage_errors(data, tmp_path):
     casme2, samm = map(str, data)
     (tmp_path / "raw").mkdir()
@@ -70,6 +72,7 @@ def test_bad_inputs_are_one_line_usage_errors(data, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_bare_train_uses_the_current_folder_or_what_was_last_prepared(data, tmp_path):
     import os
     import subprocess

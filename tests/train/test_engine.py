@@ -186,6 +186,7 @@ def test_cva_theta_stays_exactly_90(toy):
     assert all(torch.equal(t, torch.tensor(math.radians(90.0))) for t in thetas)
 
 
+@pytest.mark.slow
 def test_learns_above_chance_on_held_out_groups():
     d = toy_flows(n_samples=160, n_groups=8, noise=0.3, seed=11)
     cfg = load_preset("facesleuth-r")
