@@ -52,20 +52,20 @@ def read_clip(path: Path, *, max_frames: int = 5000) -> Clip:
         from fsr_cli.native import quiet_fd2
 
         frames = []
-        for f in files[:max_frames]:
-            with quiet_fd2():  # libjpeg's 'Corrupt JPEG data' lines for frames it still decodes
+        with quiet_fd2():  # libjpeg's 'Corrupt JPEG data' lines for frames it still decodes
+            for f in files[:max_frames]:
                 img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # as preprocess decodes dataset frames
-            if img is None:
-                raise UsageError(
-                    f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else "")
-                )
-            if frames and img.shape != frames[0].shape:
-                (h0, w0), (h, w) = frames[0].shape, img.shape
-                raise UsageError(
-                    f"{f}: {w}x{h} pixels where the clip's first frame {files[0].name} is {w0}x{h0}; "
-                    "every frame of a clip must have one size (as `fsr preprocess` requires)"
-                )
-            frames.append(img)
+                if img is None:
+                    raise UsageError(
+                        f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else "")
+                    )
+                if frames and img.shape != frames[0].shape:
+                    (h0, w0), (h, w) = frames[0].shape, img.shape
+                    raise UsageError(
+                        f"{f}: {w}x{h} pixels where the clip's first frame {files[0].name} is {w0}x{h0}; "
+                        "every frame of a clip must have one size (as `fsr preprocess` requires)"
+                    )
+                frames.append(img)
         return Clip(path, frames, None, [f.name for f in files[:max_frames]])
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise UsageError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder of frames")
