@@ -154,6 +154,23 @@ def prepare_video(
     }
 
 
+def model_inputs(
+    arrays: dict, predictor: Predictor, *, scaled: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prepared arrays (flow, apex) -> the predictor's raw inputs, resized as training resized them."""
+    from fsr_cli.train.features import sample_arrays
+
+    return sample_arrays(arrays, flow_size=predictor.flow_size, app_size=predictor.app_size, scaled=scaled)
+
+
+def probabilities(predictor: Predictor, arrays: dict, *, scaled: bool = False) -> np.ndarray:
+    """Class probabilities (n_classes,) of one prepared sample: the mean softmax of the models."""
+    from fsr_cli.train.engine import predict_proba
+
+    flow, app = model_inputs(arrays, predictor, scaled=scaled)
+    return predict_proba(list(predictor.models), flow[None], app[None])[0]
+
+
 def predict_clip(
     path: Path,
     predictor: Predictor,
@@ -179,14 +196,10 @@ def predict_clip(
     Raises:
         SampleError: unreadable clip or no face. UsageError: bad onset/apex/fps.
     """
-    from fsr_cli.train.engine import predict_proba
-    from fsr_cli.train.features import sample_arrays
-
     t0 = time.perf_counter()
     out = prepare_video(path, predictor, onset=onset, apex=apex, fps=fps)
     t1 = time.perf_counter()
-    flow, app = sample_arrays(out, flow_size=predictor.flow_size, app_size=predictor.app_size)
-    probs = predict_proba(list(predictor.models), flow[None], app[None])[0]  # (n_classes,)
+    probs = probabilities(predictor, out)  # (n_classes,)
     timings = {_STAGE_NAMES.get(k, k): v for k, v in out["timings"].items()}
     timings["model"] = time.perf_counter() - t1
     numbers, rate = out["numbers"], out["fps"]

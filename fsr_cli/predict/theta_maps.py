@@ -43,6 +43,7 @@ class Target:
     arrays: dict  # flow (3, S, S), onset, apex (S, S) uint8
     holdout: str | None = None  # the fold that held a sample out
     truth: str | None = None  # a sample's class in the run's label set
+    scaled: bool = False  # flow of an imported 0-255 set (only resized); a clip's TV-L1 is in pixels
 
 
 def _run_datasets(config: dict) -> dict[str, dict]:
@@ -84,7 +85,7 @@ def find_sample(run: Path, config: dict, uid: str) -> Target:
             if sample.uid == uid:
                 truth = class_of(sample.emotion, config["labels"], sample.dataset)
                 hold = _holdout_fold(config, sample.dataset, sample.subject)
-                return Target("sample", uid, pset.load(sample), hold, truth)
+                return Target("sample", uid, pset.load(sample), hold, truth, pset.scaled)
         seen += [smp.uid for smp in pset.samples]
     shown = ", ".join(seen[:3]) + (", ..." if len(seen) > 3 else "")
     raise UsageError(
@@ -93,38 +94,26 @@ def find_sample(run: Path, config: dict, uid: str) -> Target:
     )
 
 
-def _normalised(predictor, arrays: dict):
+def _normalised(predictor, arrays: dict, scaled: bool):
     import torch
 
+    from fsr_cli.predict import model_inputs
     from fsr_cli.train.engine import normalise
-    from fsr_cli.train.features import sample_arrays
 
-    flow, app = sample_arrays(arrays, flow_size=predictor.flow_size, app_size=predictor.app_size)
+    flow, app = model_inputs(arrays, predictor, scaled=scaled)
     _, norm = predictor.models[0]
     return normalise(torch.from_numpy(flow[None]), torch.from_numpy(app[None]), norm)  # (1,3,S,S), (1,1,A,A)
 
 
-def _prediction(predictor, arrays: dict, *, scaled: bool) -> tuple[str, float]:
-    """The predictor's class for the arrays and its probability."""
-    from fsr_cli.train.engine import predict_proba
-    from fsr_cli.train.features import sample_arrays
-
-    flow, app = sample_arrays(
-        arrays, flow_size=predictor.flow_size, app_size=predictor.app_size, scaled=scaled
-    )
-    probs = predict_proba(list(predictor.models), flow[None], app[None])[0]
-    k = int(np.argmax(probs))
-    return predictor.classes[k], float(probs[k])
-
-
-def layer_maps(predictor, arrays: dict) -> tuple[list[np.ndarray], list[float]]:
-    """Each SOA layer's attention map (H_i, W_i) and its angle in degrees, for one model.
+def layer_maps(predictor, arrays: dict, *, scaled: bool = False) -> tuple[list[np.ndarray], list[float]]:
+    """Each SOA layer's attention map (H_i, W_i) and its angle in degrees, for one model
+    (`scaled`: the arrays hold an imported 0-255 flow, see Target).
 
     Raises:
         UsageError: the model has no SOA layer (the no-orientation and appearance-only presets).
     """
     model, _ = predictor.models[0]
-    maps = [m[0].numpy() for m in model.attention_maps(*_normalised(predictor, arrays))]
+    maps = [m[0].numpy() for m in model.attention_maps(*_normalised(predictor, arrays, scaled))]
     if not maps:
         raise UsageError(
             f"{predictor.paths[0]}: model {model.cfg.name!r} has no SOA layer; no attention maps to draw "
@@ -241,8 +230,8 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
         UsageError: a path that is neither a clip nor a sample of the run, an unknown fold.
         FsrError: no model, no SOA layer, no face in the clip, prepared data gone.
     """
-    from fsr_cli.predict import check_clip_paths, prepare_video
-    from fsr_cli.predict.predictor import preprocessing, read_run_config
+    from fsr_cli.predict import check_clip_paths, prepare_video, probabilities
+    from fsr_cli.predict.predictor import read_run_config
 
     run, path = Path(run), Path(what)
     config = read_run_config(run)
@@ -253,9 +242,9 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
         check_clip_paths([path])
         prepared = prepare_video(path, predictor, fps=fps)
         target = Target("clip", str(path), {k: prepared[k] for k in ("flow", "onset", "apex")})
-    maps, thetas = layer_maps(predictor, target.arrays)
-    scaled = preprocessing(config, {})[2]  # imported 0-255 flows are only resized
-    label, p = _prediction(predictor, target.arrays, scaled=scaled)
+    maps, thetas = layer_maps(predictor, target.arrays, scaled=target.scaled)
+    probs = probabilities(predictor, target.arrays, scaled=target.scaled)
+    label, p = predictor.classes[int(np.argmax(probs))], float(probs.max())
     truth = f"true {target.truth}, " if target.truth else ""
     title = (
         f"{run.name}: {predictor.kind}, {target.kind} {target.name}  (arrow: SOA profile axis; 90° = rows)\n"
