@@ -144,6 +144,7 @@ def preprocess(
 
     Example: fsr preprocess data/casme2 --workers 2 --json
     """
+    from fsr_cli.prepared import record_last_prepared
     from fsr_cli.preprocess import PreprocessConfig, prepare_dataset
 
     _check_args(dirs, dataset, size)
@@ -168,8 +169,6 @@ def preprocess(
                 continue  # the others are still prepared
             datasets.append(report.summary())
     read = [s for s in datasets if "error" not in s]
-    from fsr_cli.prepared import record_last_prepared
-
     record_last_prepared([Path(s["manifest"]) for s in read if s["manifest"]])
     totals = {k: sum(s[k] for s in read) for k in ("ok", "computed", "cached")}
     skipped = sum(len(s["skipped"]) for s in read)
