@@ -168,7 +168,7 @@ def record_last_prepared(manifests: list[Path]) -> None:
     try:
         doc = {"manifests": [str(Path(m).resolve()) for m in manifests]}
         atomic_write(user_cache_dir() / LAST_PREPARED, lambda tmp: tmp.write_text(json.dumps(doc, indent=1)))
-    except (OSError, CacheError, FsrError):
+    except (OSError, FsrError):  # CacheError is an FsrError
         pass
 
 
