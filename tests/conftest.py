@@ -12,3 +12,20 @@ if "FSR_TEST_CACHE_HOME" not in os.environ:
 
     os.environ["FSR_TEST_CACHE_HOME"] = os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="fsr-xdg-")
     atexit.register(shutil.rmtree, os.environ["FSR_TEST_CACHE_HOME"], True)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One real local Ray instance (2 CPUs) for the tests that use it; executors join it."""
+    ray = pytest.importorskip("ray")
+    # Ray's workers import the tests' job functions by module name: give them the tests' folders.
+    here = os.path.dirname(os.path.abspath(__file__))
+    extra = [os.path.join(here, d) for d in ("train", "preprocess")]
+    os.environ["PYTHONPATH"] = os.pathsep.join([*extra, *filter(None, [os.environ.get("PYTHONPATH")])])
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from fsr_cli.cli.common import CacheDirOpt, JsonOpt, WorkersOpt, emit_json, err_console
+from fsr_cli.cli.common import (
+    CacheDirOpt,
+    DeviceOpt,
+    ExecutorOpt,
+    JsonOpt,
+    RayAddressOpt,
+    WorkersOpt,
+    emit_json,
+    err_console,
+)
 from fsr_cli.errors import UsageError
 from fsr_cli.model.config import list_presets
 
@@ -65,6 +74,9 @@ def train(
         Path | None, typer.Option("--resume", help="Finish an interrupted run: skip its finished folds.")
     ] = None,
     workers: WorkersOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    device: DeviceOpt = "auto",
     cache_dir: CacheDirOpt = None,
     final: Annotated[
         bool,
@@ -79,6 +91,8 @@ def train(
     --select inner-val holds 20% of each fold's training subjects out and takes their best epoch.
     --select test-oracle takes each fold's best epoch on its own test labels: labelled LEAKAGE.
     --resume RUN trains only the folds RUN has not finished, then recomputes the pooled outputs.
+
+    --executor ray trains the chunks as Ray tasks (a local instance, or --ray-address of a cluster).
 
     Example: fsr train data/casme2 data/samm data/smic --protocol loso --labels composite --workers 2
     """
@@ -107,6 +121,9 @@ def train(
             "cache_dir": cache_dir,
             "final": final,
             "workers": workers,
+            "executor": executor,
+            "ray_address": ray_address,
+            "device": device,
         }
         if out is not None and Path(out).resolve() != Path(resume).resolve():
             raise UsageError(f"--out {out} and --resume {resume} name different runs; give only --resume")
@@ -132,6 +149,9 @@ def train(
             seeds=seed_list,
             select=select or "last",
             workers=workers,
+            executor=executor,
+            ray_address=ray_address,
+            device=device,
             cache_dir=cache_dir,
             final=final,
         )

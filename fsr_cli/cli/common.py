@@ -23,6 +23,25 @@ CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Artifact cache root (default: <dataset>/.fsr/).")
 ]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Parallel worker processes.")]
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help='Where the work runs: local (this machine, --workers processes) or ray (Ray tasks; '
+        'pip install -e ".[ray]").',
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Ray cluster to join (auto or HOST:PORT); default: a local instance for the run.",
+    ),
+]
+DeviceOpt = Annotated[
+    str,
+    typer.Option("--device", help="auto (a GPU when torch sees one, else the CPU), cpu, cuda or cuda:N."),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (recorded in every output).")]
 DatasetOpt = Annotated[
     str, typer.Option("--dataset", help="Dataset kind: auto, casme2, samm, smic, casme3, mmew.")

@@ -103,7 +103,8 @@ def normalise(flow: torch.Tensor, app: torch.Tensor, norm: dict) -> tuple[torch.
     """Apply one fold's statistics to (B, 3, S, S) flows and (B, 1, A, A) faces."""
 
     def z(x, m, s):
-        return (x - torch.tensor(m).view(1, -1, 1, 1)) / torch.tensor(s).view(1, -1, 1, 1)
+        m, s = (torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (m, s))
+        return (x - m) / s
 
     return z(flow, norm["flow_mean"], norm["flow_std"]), z(app, norm["app_mean"], norm["app_std"])
 
@@ -175,27 +176,33 @@ def _shift(x: torch.Tensor, offsets: torch.Tensor, pad: int) -> torch.Tensor:
 class _Folds:
     """F folds stacked for one program: parameters, AdamW state, statistics and RNG streams."""
 
-    def __init__(self, cfg: ModelConfig, fit: FitConfig, folds: list[Fold], flow, app, y):
-        self.cfg, self.fit, self.folds = cfg, fit, folds
+    def __init__(self, cfg: ModelConfig, fit: FitConfig, folds: list[Fold], flow, app, y, device="cpu"):
+        self.cfg, self.fit, self.folds, self.device = cfg, fit, folds, torch.device(device)
         seeds = [fold_seed(fit.seed, f.name) for f in folds]
-        models = [initial_model(cfg, seed=fit.seed, name=f.name) for f in folds]
+        # initial weights drawn on the CPU (the same on every device), then moved
+        models = [initial_model(cfg, seed=fit.seed, name=f.name).to(self.device) for f in folds]
         self.params, self.buffers = stack_module_state(models)
         self.template = copy.deepcopy(models[0]).to("meta")
         # every layer's angle (reported), and those that train (theta_lr_mult, soa_tie)
         self.theta_names = [n for n in [*self.params, *self.buffers] if n.endswith("soa.theta")]
         self.learned_thetas = [n for n in self.theta_names if n in self.params]
         self.norms = [fold_norm(flow, app, f.train_idx) for f in folds]
-        self.stat = {k: torch.tensor([n[k] for n in self.norms], dtype=torch.float32) for k in self.norms[0]}
+        self.stat = {
+            k: torch.tensor([n[k] for n in self.norms], dtype=torch.float32, device=self.device)
+            for k in self.norms[0]
+        }
         self.streams = [
             _IndexStream(f.train_idx, np.random.default_rng(s)) for f, s in zip(folds, seeds, strict=True)
         ]
         self.steps = [math.ceil(len(f.train_idx) / fit.batch_size) for f in folds]
         counts = np.stack([np.bincount(y[f.train_idx], minlength=cfg.n_classes) for f in folds])  # (F, K)
         w = np.where(counts > 0, counts.sum(1, keepdims=True) / (cfg.n_classes * np.maximum(counts, 1)), 0.0)
-        self.class_w = torch.tensor(w if cfg.class_balance else (counts > 0), dtype=torch.float32)
+        self.class_w = torch.tensor(
+            w if cfg.class_balance else (counts > 0), dtype=torch.float32, device=self.device
+        )
         self.m = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.v = {k: torch.zeros_like(v) for k, v in self.params.items()}
-        self.t = torch.zeros(len(folds))
+        self.t = torch.zeros(len(folds), device=self.device)
         self.noisy = cfg.flow_noise > 0 or cfg.flow_noise_margin > 0
         self.noise_std = np.full(len(folds), float(cfg.flow_noise))  # per fold; adapted by adapt_noise
 
@@ -212,9 +219,13 @@ class _Folds:
             mean = torch.stack([grads[n] for n in self.learned_thetas]).mean(0)
             grads.update({n: mean for n in self.learned_thetas})
 
+    def to_device(self, x) -> torch.Tensor:
+        """A CPU-made tensor or array (indices, masks, draws) on this chunk's device."""
+        return torch.as_tensor(x).to(self.device, non_blocking=True)
+
     def normalised(self, flow_t, app_t, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gather (F, B) sample indices, each fold with its own train statistics."""
-        s = self.stat
+        s, idx = self.stat, idx.to(self.device)
         fl = (flow_t[idx] - s["flow_mean"][:, None, :, None, None]) / s["flow_std"][:, None, :, None, None]
         ap = (app_t[idx] - s["app_mean"][:, None, :, None, None]) / s["app_std"][:, None, :, None, None]
         return fl, ap  # (F, B, 3, S, S), (F, B, 1, A, A)
@@ -227,7 +238,7 @@ class _Folds:
         """
         F_, B = flow_b.shape[:2]
         draws = [self.streams[f].rng.random(B) < 0.5 if on[f] else np.zeros(B, dtype=bool) for f in range(F_)]
-        sel = torch.from_numpy(np.stack(draws)).view(F_, B, 1, 1, 1)
+        sel = self.to_device(np.stack(draws)).view(F_, B, 1, 1, 1)
         mirrored = flow_b.flip(-1)
         shift = (2 * self.stat["flow_mean"][:, 0] / self.stat["flow_std"][:, 0]).view(F_, 1, 1, 1)
         mirrored[:, :, 0] = -mirrored[:, :, 0] - shift
@@ -275,7 +286,7 @@ class _Folds:
         return [theta_to_deg({**self.params, **self.buffers}[n][f]) for n in self.theta_names]
 
     def state_dict(self, f: int) -> dict:
-        return {k: v[f].detach().clone() for k, v in {**self.params, **self.buffers}.items()}
+        return {k: v[f].detach().cpu().clone() for k, v in {**self.params, **self.buffers}.items()}
 
     @torch.no_grad()
     def predict(self, flow_t, app_t, part: str = "test") -> list[np.ndarray]:
@@ -287,7 +298,7 @@ class _Folds:
         for lo in range(0, T, EVAL_BATCH):
             idx = torch.from_numpy(pad[:, lo : lo + EVAL_BATCH])
             out[:, lo : lo + EVAL_BATCH] = (
-                self.forward(*self.normalised(flow_t, app_t, idx)).softmax(-1).numpy()
+                self.forward(*self.normalised(flow_t, app_t, idx)).softmax(-1).cpu().numpy()
             )
         return [out[i, : len(t)] for i, t in enumerate(tests)]
 
@@ -330,38 +341,38 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
                 else np.zeros((fit.batch_size, 2), dtype=np.int64)
                 for f in range(n)
             ]
-            offs = torch.from_numpy(np.concatenate(offs))
+            offs = st.to_device(np.concatenate(offs))
             flow_b = _shift(flow_b.flatten(0, 1), offs, cfg.shift_aug).view(flow_b.shape)
         if cfg.flip_aug:
             flow_b, app_b = st.flip(flow_b, app_b, on)
         if st.noisy:  # drawn even at std 0, so a fold's random stream does not depend on its losses
-            std = torch.from_numpy(st.noise_std).float().view(-1, 1, 1, 1, 1)
-            flow_b = flow_b + std * _fold_noise(st, on, flow_b.shape[1:])
-        y_b, active = y_t[idx_t], torch.from_numpy(on).float()
+            std = st.to_device(st.noise_std).float().view(-1, 1, 1, 1, 1)
+            flow_b = flow_b + std * st.to_device(_fold_noise(st, on, flow_b.shape[1:]))
+        y_b, active = y_t[idx_t.to(st.device)], st.to_device(on).float()
         logits = st.forward(flow_b, app_b)
         losses = st.loss(logits, y_b, active)  # (F,)
         grads = dict(zip(st.params, torch.autograd.grad(losses.sum(), list(st.params.values())), strict=True))
         if tied:
             st.tie_thetas(grads)
-        lrs = torch.tensor(
+        lrs = st.to_device(
             [fit.lr * lr_factor(epoch + j / s, epochs=fit.epochs, warmup=cfg.warmup_epochs) for s in st.steps]
         )
         st.adamw(grads, lrs, active)
-        loss_sum += losses.detach().numpy()
-        correct += ((logits.argmax(-1) == y_b).sum(1).numpy()) * on
+        loss_sum += losses.detach().cpu().numpy()
+        correct += ((logits.argmax(-1) == y_b).sum(1).cpu().numpy()) * on
         seen += fit.batch_size * on
     return loss_sum / np.array(st.steps), correct / seen
 
 
-def _train_chunk(cfg, fit, flow, app, y, folds, tick) -> list[FoldResult]:
-    flow_t, app_t, y_t = torch.from_numpy(flow), torch.from_numpy(app), torch.from_numpy(y)
+def _train_chunk(cfg, fit, flow, app, y, folds, tick, device="cpu") -> list[FoldResult]:
+    flow_t, app_t, y_t = (torch.from_numpy(a).to(device) for a in (flow, app, y))
     has_val = any(f.val_idx is not None and len(f.val_idx) for f in folds)
     if has_val:
         folds = [
             f if f.val_idx is not None else Fold(f.name, f.train_idx, f.test_idx, f.test_idx[:0])
             for f in folds
         ]
-    st = _Folds(cfg, fit, folds, flow, app, y)
+    st = _Folds(cfg, fit, folds, flow, app, y, device)
     histories = [[] for _ in folds]
     per_epoch, val_epoch = [], []
     for epoch in range(fit.epochs):
@@ -412,6 +423,7 @@ def fit_folds(
     y: np.ndarray,
     folds: list[Fold],
     progress: Callable[[int, int], None] | None = None,
+    device: str = "cpu",
 ) -> list[FoldResult]:
     """Train every fold (batched over folds) and predict its test samples.
 
@@ -423,6 +435,7 @@ def fit_folds(
         y: (N,) int64 class indices in [0, cfg.n_classes).
         folds: the folds to train; results come back in this order.
         progress: called as progress(done_epochs, total_epochs) after every epoch.
+        device: a torch device string (devices.resolve_device); the random draws stay on the CPU.
 
     Returns:
         One FoldResult per fold. Deterministic for a seed on CPU; a fold's result does not depend
@@ -441,17 +454,20 @@ def fit_folds(
         if progress is not None:
             progress(done, total)
 
-    return [r for chunk in chunks for r in _train_chunk(cfg, fit, flow, app, y, chunk, tick)]
+    return [r for chunk in chunks for r in _train_chunk(cfg, fit, flow, app, y, chunk, tick, device)]
 
 
-def predict_proba(models_and_norms, flow: np.ndarray, app: np.ndarray) -> np.ndarray:
-    """Ensemble average of softmax over [(model, norm), ...] for raw inputs; (N, n_classes)."""
-    flow_t, app_t = torch.as_tensor(flow, dtype=torch.float32), torch.as_tensor(app, dtype=torch.float32)
+def predict_proba(models_and_norms, flow: np.ndarray, app: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """Ensemble average of softmax over [(model, norm), ...] for raw inputs; (N, n_classes).
+
+    The models are moved to `device` for the call (and stay there)."""
+    flow_t = torch.as_tensor(flow, dtype=torch.float32, device=device)
+    app_t = torch.as_tensor(app, dtype=torch.float32, device=device)
     total = None
     with torch.no_grad():
         for model, norm in models_and_norms:
-            p = model.eval()(*normalise(flow_t, app_t, norm)).softmax(-1)
+            p = model.to(device).eval()(*normalise(flow_t, app_t, norm)).softmax(-1)
             total = p if total is None else total + p
     if total is None:
         raise UsageError("predict_proba needs at least one (model, norm) pair")
-    return (total / len(models_and_norms)).numpy()
+    return (total / len(models_and_norms)).cpu().numpy()

@@ -32,7 +32,7 @@ def versions() -> dict[str, str]:
     }
 
 
-def env_doc(*, seed: int, argv: list[str] | None, sets, workers: int) -> dict:
+def env_doc(*, seed: int, argv: list[str] | None, sets, workers: int, execution: dict | None = None) -> dict:
     """The env.json document; `prepared` pins each manifest (and so every flow entry key) by sha256."""
     import torch
 
@@ -43,6 +43,8 @@ def env_doc(*, seed: int, argv: list[str] | None, sets, workers: int) -> dict:
         "argv": list(argv if argv is not None else sys.argv),
         "workers": workers,
         "torch_threads": torch.get_num_threads(),
+        # where the folds ran: executor, workers, device (and Ray's version and cluster resources)
+        "execution": execution or {"executor": "local", "workers": workers, "device": "cpu"},
         "prepared": [
             {"dataset": s.dataset, "path": str(s.root / MANIFEST), "sha256": file_hash(s.root / MANIFEST)}
             for s in sets

@@ -1,39 +1,58 @@
-"""Where chunks of folds are trained: in this process, in local worker processes, or (later) a cluster.
+"""Where jobs run: in this process, in local worker processes, or as tasks on a Ray cluster.
 
-An executor runs `fn(job, progress)` for every job and yields `(job_index, result)` as the jobs
-finish (in any order). `progress(done, total)` is a picklable callable the job may call to
-report its epochs; the executor forwards it to `on_progress(job_index, done, total)` in the
-main process.
+An executor runs `fn(shared, job, progress)` for every job and yields `(job_index, result)` as
+the jobs finish (in any order). `shared` is the data every job reads (the feature arrays of a
+run, a preprocess configuration): it is sent once per worker process, or `ray.put` once into
+Ray's object store, instead of once per job. `progress(*payload)` is a picklable callable the job
+may call (epochs done, a clip's stage); the executor forwards it to
+`on_progress(job_index, *payload)` in the calling process.
 
-To add a cluster engine, implement the same `map` (nothing else is called): e.g. a Ray executor
-would `ray.put` the arrays once, submit `ray.remote(fn)` per job, forward progress through a
-small actor or a `ray.util.queue.Queue`, and yield results from `ray.wait`. Jobs and results
-are plain picklable objects (numpy arrays, dicts, dataclasses); a job sets its own torch thread
-count, so remote machines need nothing but the installed package.
+A job that raises comes back as a `JobFailed` result (Ray retries it first), so the caller can
+save what finished and report the rest; only the in-process executor lets exceptions through
+(its traceback is the useful one). Jobs and results are plain picklable objects; a job sets its
+own torch/OpenCV thread count, so a remote worker needs nothing but the installed package.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue as queue_mod
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-OnProgress = Callable[[int, int, int], None]  # (job_index, done, total)
+from fsr_cli.errors import UsageError
+
+OnProgress = Callable[..., None]  # (job_index, *payload)
+EXECUTORS = ("local", "ray")
+RAY_EXTRA = 'pip install -e ".[ray]"'
+RAY_RETRIES = 2  # a failed Ray task runs at most 1 + RAY_RETRIES times
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """The result of a job that raised (after any retries): what went wrong, in one line."""
+
+    reason: str
 
 
 class Executor(Protocol):
-    workers: int
+    workers: int  # how many jobs run at once: callers split their work into this many chunks
 
     def map(
         self,
-        fn: Callable[[Any, Callable[[int, int], None]], Any],
+        fn: Callable[[Any, Any, Callable[..., None]], Any],
         jobs: Sequence[Any],
         *,
+        shared: Any = None,
         on_progress: OnProgress | None = None,
     ) -> Iterator[tuple[int, Any]]: ...
+
+    def describe(self) -> dict: ...
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
@@ -43,77 +62,105 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, (cores or 1) // max(1, workers))
 
 
+def _failure(exc: BaseException) -> JobFailed:
+    text = str(exc).strip().splitlines()
+    return JobFailed(f"{type(exc).__name__}: {text[-1] if text else ''}".rstrip(": "))
+
+
 class LocalExecutor:
     """Runs the jobs one after another in this process (the default, `--workers 1`)."""
 
     workers = 1
 
-    def map(self, fn, jobs, *, on_progress=None):
+    def map(self, fn, jobs, *, shared=None, on_progress=None):
         for i, job in enumerate(jobs):
-            yield i, fn(job, _CallbackProgress(on_progress, i))
+            yield i, fn(shared, job, _CallbackProgress(on_progress, i))
+
+    def describe(self) -> dict:
+        return {"executor": "local", "workers": 1}
 
 
 class _CallbackProgress:
     def __init__(self, on_progress: OnProgress | None, index: int):
         self.on_progress, self.index = on_progress, index
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, *payload) -> None:
         if self.on_progress is not None:
-            self.on_progress(self.index, done, total)
+            self.on_progress(self.index, *payload)
 
 
-# Worker-process state: the queue that carries (job_index, done, total) back to the parent.
+# Worker-process state: the queue that carries (job_index, *payload) back to the parent, and
+# the shared data (sent once, with the worker's start).
 _QUEUE = None
+_SHARED = None
 
 
 class _QueueProgress:
-    """Picklable progress callback: sends (job_index, done, total) to the parent through the
-    queue the worker was started with."""
+    """Picklable progress callback: sends (job_index, *payload) to the parent through the queue
+    the worker was started with."""
 
     def __init__(self, index: int):
         self.index = index
 
-    def __call__(self, done: int, total: int) -> None:
-        _QUEUE.put((self.index, done, total))
+    def __call__(self, *payload) -> None:
+        _QUEUE.put((self.index, *payload))
 
 
-def _init_worker(threads: int, queue, parent: int) -> None:
+def _init_worker(threads: int, queue, parent: int, shared, setup) -> None:
     import torch
 
     from fsr_cli import lifeline
 
-    global _QUEUE
-    _QUEUE = queue
+    global _QUEUE, _SHARED
+    _QUEUE, _SHARED = queue, shared
     lifeline.hold(parent)  # a killed driver leaves no worker behind
     torch.set_num_threads(threads)
+    if setup is not None:
+        setup()
+
+
+def _call_shared(fn, job, index: int):
+    return fn(_SHARED, job, _QueueProgress(index))
 
 
 class ProcessExecutor:
-    """Runs the jobs in `workers` local processes (spawn: safe with torch and on every OS)."""
+    """Runs the jobs in `workers` local processes (spawn by default: safe with torch and on every OS).
 
-    def __init__(self, workers: int, *, start_method: str = "spawn"):
+    `setup` (picklable, no arguments) runs once in each worker before its first job, e.g. to load
+    models; `context` overrides the multiprocessing context (preprocess uses a forkserver that has
+    the models preloaded).
+    """
+
+    def __init__(self, workers: int, *, start_method: str = "spawn", setup=None, context=None):
         self.workers = workers
         self.start_method = start_method
+        self.setup = setup
+        self.context = context
 
-    def map(self, fn, jobs, *, on_progress=None):
-        ctx = mp.get_context(self.start_method)
+    def map(self, fn, jobs, *, shared=None, on_progress=None):
+        ctx = self.context or mp.get_context(self.start_method)
         queue = ctx.Queue()  # inherited by the workers at start: no manager process to outlive us
         pump = threading.Thread(target=_pump, args=(queue, on_progress), daemon=True)
         pump.start()
-        initargs = (threads_per_worker(self.workers), queue, os.getpid())
+        workers = max(1, min(self.workers, len(jobs)))
+        initargs = (threads_per_worker(workers), queue, os.getpid(), shared, self.setup)
         try:
             with ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=initargs
+                max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=initargs
             ) as pool:
-                pending = {pool.submit(fn, job, _QueueProgress(i)): i for i, job in enumerate(jobs)}
+                pending = {pool.submit(_call_shared, fn, job, i): i for i, job in enumerate(jobs)}
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        yield pending.pop(fut), fut.result()
+                        exc = fut.exception()
+                        yield pending.pop(fut), (fut.result() if exc is None else _failure(exc))
         finally:
             queue.put(None)
             pump.join()
             queue.close()
+
+    def describe(self) -> dict:
+        return {"executor": "local", "workers": self.workers}
 
 
 def _pump(queue, on_progress: OnProgress | None) -> None:
@@ -122,9 +169,194 @@ def _pump(queue, on_progress: OnProgress | None) -> None:
             on_progress(*item)
 
 
-def make_executor(workers: int) -> Executor:
-    """LocalExecutor for one worker, else a ProcessExecutor with that many processes."""
-    return LocalExecutor() if workers <= 1 else ProcessExecutor(workers)
+def import_ray():
+    """The ray module, or a usage error naming the extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(f"--executor ray needs Ray: {RAY_EXTRA}") from None
+    return ray
+
+
+class RayExecutor:
+    """Runs the jobs as Ray tasks: on the cluster at `address`, or on a local instance of this run.
+
+    With no address (and no Ray already initialised in this process) a local instance with this
+    machine's cores is started for the run and shut down after it. Each task asks for `cpus` CPUs
+    (and `gpus` GPUs); `workers` is how many such tasks the cluster can run at once. The shared
+    data is put into the object store once; progress comes back through a `ray.util.queue.Queue`.
+    A task that raises or whose worker dies is retried RAY_RETRIES times, then yields JobFailed.
+    """
+
+    def __init__(self, address: str | None = None, *, cpus: float = 1, gpus: float = 0, setup=None):
+        self.ray = import_ray()
+        self.address, self.cpus, self.gpus, self.setup = address, cpus, gpus, setup
+        self._owned = False
+        self._connect()
+        res = self.ray.cluster_resources()
+        slots = int(res.get("CPU", 1) // cpus)
+        if gpus:
+            slots = min(slots, int(res.get("GPU", 0) // gpus))
+            if slots < 1:
+                self.close()
+                raise UsageError("--device cuda with --executor ray: the Ray cluster has no GPU")
+        self.workers = max(1, slots)
+        self.resources = {k: v for k, v in res.items() if k in ("CPU", "GPU", "memory")}
+        self.nodes = sum(1 for n in self.ray.nodes() if n.get("Alive"))
+
+    def _connect(self) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        if self.address:
+            check_reachable(self.address)  # ray.init would wait on an unreachable head for minutes
+        try:
+            if self.address:
+                ray.init(address=self.address, **kwargs)
+            else:
+                ray.init(num_cpus=len(os.sched_getaffinity(0)), **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = self.address or "a local instance"
+            raise UsageError(
+                f"--executor ray: could not reach Ray at {where} ({str(exc).splitlines()[0]}); "
+                "check `ray status` on the head node, or drop --ray-address to start a local one"
+            ) from None
+        self._owned = True
+
+    def close(self) -> None:
+        """Shut down the Ray instance this executor started (a cluster it joined keeps running)."""
+        if self._owned and self.ray.is_initialized():
+            self.ray.shutdown()
+        self._owned = False
+
+    def describe(self) -> dict:
+        return {
+            "executor": "ray",
+            "workers": self.workers,
+            "ray_version": self.ray.__version__,
+            "ray_address": self.address or "local",
+            "cluster": {**self.resources, "nodes": self.nodes},
+        }
+
+    def map(self, fn, jobs, *, shared=None, on_progress=None):
+        ray = self.ray
+        from ray.util.queue import Queue
+
+        progress_q = Queue()
+        stop = threading.Event()
+        pump = threading.Thread(target=_ray_pump, args=(progress_q, on_progress, stop), daemon=True)
+        pump.start()
+        task = ray.remote(_ray_task).options(
+            num_cpus=self.cpus, num_gpus=self.gpus, max_retries=RAY_RETRIES, retry_exceptions=True
+        )
+        threads = max(1, int(self.cpus))
+        shared_ref = ray.put(shared)  # once, whatever the number of jobs
+        try:
+            pending = {
+                task.remote(fn, shared_ref, job, _RayProgress(progress_q, i), threads, self.setup): i
+                for i, job in enumerate(jobs)
+            }
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    i = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except Exception as exc:  # the task's own error (RayTaskError) or its worker died
+                        cause = getattr(exc, "cause", None)
+                        result = _failure(cause if isinstance(cause, BaseException) else exc)
+                    yield i, result
+        finally:
+            for ref in list(locals().get("pending", {})):
+                ray.cancel(ref, force=True)
+            stop.set()
+            pump.join()
+            try:
+                progress_q.shutdown()
+            except Exception:  # the actor is already gone with a shut-down cluster
+                pass
+
+
+def check_reachable(address: str, *, timeout: float = 3.0) -> None:
+    """Refuse a HOST:PORT (or ray://HOST:PORT) that accepts no TCP connection within `timeout` s.
+
+    'auto' is left to Ray, which answers at once when no cluster runs on this machine.
+    """
+    if address == "auto":
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--ray-address {address!r}: give auto or HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UsageError(
+            f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); start the head with "
+            "`ray start --head --port PORT` and check the address and firewall"
+        ) from None
+
+
+class _RayProgress:
+    def __init__(self, q, index: int):
+        self.q, self.index = q, index
+
+    def __call__(self, *payload) -> None:
+        self.q.put_nowait((self.index, *payload))
+
+
+_RAY_READY = False
+
+
+def _ray_task(fn, shared, job, progress, threads: int, setup):
+    """One job in a Ray worker process (which Ray reuses: setup runs once per process)."""
+    global _RAY_READY
+    if not _RAY_READY:
+        import torch
+
+        torch.set_num_threads(threads)
+        if setup is not None:
+            setup()
+        _RAY_READY = True
+    return fn(shared, job, progress)
+
+
+def _ray_pump(q, on_progress: OnProgress | None, stop: threading.Event) -> None:
+    while True:
+        try:
+            item = q.get(timeout=0.1)
+        except queue_mod.Empty:
+            if stop.is_set():
+                return
+            continue
+        except Exception:  # the queue's actor went away
+            return
+        if on_progress is not None:
+            on_progress(*item)
+
+
+def make_executor(
+    workers: int = 1, *, executor: str = "local", address: str | None = None, gpus: float = 0, setup=None
+) -> Executor:
+    """The executor for `--executor` / `--workers`: in-process, local processes, or Ray.
+
+    Raises:
+        UsageError: an unknown executor, Ray not installed or not reachable.
+    """
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown --executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    if executor == "ray":
+        return RayExecutor(address, gpus=gpus, setup=setup)
+    if address:
+        raise UsageError("--ray-address is for --executor ray; add --executor ray or drop the address")
+    return LocalExecutor() if workers <= 1 else ProcessExecutor(workers, setup=setup)
+
+
+def close(executor: Executor) -> None:
+    """Release what the executor started (a local Ray instance); a no-op for the others."""
+    if hasattr(executor, "close"):
+        executor.close()
 
 
 def chunk(items: Sequence[Any], n: int) -> list[list[Any]]:

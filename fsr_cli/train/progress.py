@@ -25,6 +25,7 @@ def rich_reporter(console: Console):
     tasks: list[int] = []
 
     def start(chunks: list[list[str]], epochs: int) -> None:
+        tasks.clear()  # a new seed: its chunks get new bars (the finished ones stay on screen)
         for names in chunks:
             label = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]} ({len(names)} folds)"
             tasks.append(progress.add_task(f"training {label}", total=epochs))

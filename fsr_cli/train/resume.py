@@ -1,7 +1,9 @@
 """`fsr train --resume RUN`: rebuild a run's configuration from its config.yaml.
 
 Options given again with --resume must agree with the run (a different protocol or seed would
-mix two experiments in one folder); `--final` and `--workers` may be added or changed.
+mix two experiments in one folder); `--final` may be added, and where the folds run
+(`--workers`, `--executor`, `--ray-address`, `--device`) may change: a killed run started locally
+can be finished on a cluster.
 """
 
 from __future__ import annotations
@@ -48,7 +50,12 @@ def config_from_run(run: Path, given: dict[str, Any]) -> TrainConfig:
                 "leave it out to resume, or start a new run with --out"
             )
     final = bool(given.get("final")) or stored["final"]
-    workers = given.get("workers") or 1
+    where = {
+        "workers": given.get("workers") or 1,
+        "executor": given.get("executor") or "local",
+        "ray_address": given.get("ray_address"),
+        "device": given.get("device") or doc.get("device") or "auto",
+    }
     return TrainConfig(
-        **{**stored, "final": final}, workers=workers, model_overrides=dict(doc.get("model_overrides") or {})
+        **{**stored, "final": final}, **where, model_overrides=dict(doc.get("model_overrides") or {})
     )

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from fsr_cli.data.labels import LABEL_SETS
-from fsr_cli.errors import UsageError
+from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.prepared import MANIFEST
 from fsr_cli.train import rundir
-from fsr_cli.train.executor import Executor, chunk, make_executor
+from fsr_cli.train.executor import EXECUTORS, Executor, JobFailed, chunk, close, make_executor
 from fsr_cli.train.features import Features, build_features, load_sets
 from fsr_cli.train.protocols import PROTOCOLS, make_folds
 from fsr_cli.train.selection import check_selection, selection_label
@@ -38,6 +38,9 @@ class TrainConfig:
     seeds: tuple[int, ...] = ()  # several seeds in one run (train/seeds.py); then `seed` is unused
     select: str = "last"
     workers: int = 1
+    executor: str = "local"  # or "ray" (train/executor.py); where folds run, not what they compute
+    ray_address: str | None = None  # None: a local Ray instance for the run
+    device: str = "auto"  # devices.resolve_device; recorded, resolved on the machine that trains
     cache_dir: Path | None = None
     final: bool = False
     model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. tiny widths in tests
@@ -70,6 +73,14 @@ def check_config(cfg: TrainConfig) -> None:
         raise UsageError("--seeds with one seed: give --seed N, or two or more seeds")
     if cfg.epochs is not None and cfg.epochs < 1:
         raise UsageError(f"--epochs {cfg.epochs}: give at least 1")
+    if cfg.executor not in EXECUTORS:
+        raise UsageError(f"unknown --executor {cfg.executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    if cfg.ray_address and cfg.executor != "ray":
+        raise UsageError("--ray-address is for --executor ray; add --executor ray or drop the address")
+    if cfg.executor == "local":
+        from fsr_cli.devices import resolve_device
+
+        resolve_device(cfg.device)  # a GPU this machine lacks is refused before anything is written
 
 
 def resolve(cfg: TrainConfig):
@@ -99,24 +110,31 @@ def resolve(cfg: TrainConfig):
 
 
 @dataclass(frozen=True)
-class ChunkJob:
-    """One fit_folds call: picklable, so any executor (process, cluster) can run it."""
+class FoldData:
+    """What every chunk of a run reads: sent once per worker (or put once into Ray's store)."""
 
     mcfg: Any
     fit: Any
     flow: np.ndarray
     app: np.ndarray
     y: np.ndarray
-    folds: list
+    device: str = "cpu"  # resolved where the chunk runs (a Ray worker may have the GPU)
 
 
-def train_chunk(job: ChunkJob, progress: Callable[[int, int], None]) -> list:
-    """Train one chunk of folds together (runs in the executor's process)."""
+def train_chunk(data: FoldData, folds: list, progress: Callable[[int, int], None]) -> list:
+    """Train one chunk of folds together (runs in the executor's process); picklable, so any
+    executor (process, cluster) can run it."""
+    from fsr_cli.devices import resolve_device
     from fsr_cli.train.baselines import fit_svm_folds
     from fsr_cli.train.engine import fit_folds
 
-    fit = fit_folds if job.mcfg.trains_by_epoch else fit_svm_folds
-    return fit(job.mcfg, job.fit, flow=job.flow, app=job.app, y=job.y, folds=job.folds, progress=progress)
+    if not data.mcfg.trains_by_epoch:
+        return fit_svm_folds(
+            data.mcfg, data.fit, flow=data.flow, app=data.app, y=data.y, folds=folds, progress=progress
+        )
+    device = resolve_device(data.device)
+    arrays = dict(flow=data.flow, app=data.app, y=data.y)
+    return fit_folds(data.mcfg, data.fit, **arrays, folds=folds, progress=progress, device=device)
 
 
 def save_fold(path: Path, result, *, mcfg, classes: list[str], extra: dict, val_idx=None) -> None:
@@ -151,8 +169,16 @@ def train_folds(
     executor: Executor,
     reporter: Reporter,
     extra: dict,
+    device: str = "cpu",
 ) -> None:
-    """Train each (fold, folder) whose folder is not finished; skip (and report) the finished ones."""
+    """Train each (fold, folder) whose folder is not finished; skip (and report) the finished ones.
+
+    Every chunk that finishes is saved at once; a chunk that failed (after the executor's
+    retries) is reported by fold once the others are done.
+
+    Raises:
+        FsrError: some folds failed; the finished ones are saved and `--resume` trains the rest.
+    """
     todo = []
     for fold, path in targets:
         if rundir.is_finished(path):
@@ -163,8 +189,13 @@ def train_folds(
         return
     chunks = chunk(todo, executor.workers)
     _call(reporter.start, [[f.name for f, _ in c] for c in chunks], fit.epochs)
-    jobs = [ChunkJob(mcfg, fit, feats.flow, feats.app, feats.y, [f for f, _ in c]) for c in chunks]
-    for k, results in executor.map(train_chunk, jobs, on_progress=reporter.advance):
+    data = FoldData(mcfg, fit, feats.flow, feats.app, feats.y, device)
+    jobs = [[f for f, _ in c] for c in chunks]
+    failed: list[tuple[list[str], str]] = []
+    for k, results in executor.map(train_chunk, jobs, shared=data, on_progress=reporter.advance):
+        if isinstance(results, JobFailed):
+            failed.append(([f.name for f, _ in chunks[k]], results.reason))
+            continue
         for (fold, path), result in zip(chunks[k], results, strict=True):
             save_fold(
                 path,
@@ -175,6 +206,13 @@ def train_folds(
                 val_idx=fold.val_idx,
             )
             _call(reporter.fold_done, fold.name, False)
+    if failed:
+        names = [n for names, _ in failed for n in names]
+        reasons = "; ".join(sorted({r for _, r in failed}))
+        raise FsrError(
+            f"{len(names)} fold(s) failed ({', '.join(names)}): {reasons}; the other folds are saved, "
+            "and `fsr train --resume RUN` trains only the failed ones"
+        )
 
 
 def _call(fn, *args) -> None:
@@ -212,6 +250,8 @@ def run_config_doc(cfg: TrainConfig, *, mcfg, fit, feats: Features, folds: list,
             else "one fit (no epochs to choose; honest)",
         },
         "workers": cfg.workers,
+        "executor": cfg.executor,
+        "device": cfg.device,
         "final": cfg.final,
         "n_samples": len(feats),
         "excluded": feats.excluded,
@@ -268,8 +308,11 @@ def run_training(
     argv: list[str] | None = None,
     resume: bool = False,
     reporter: Reporter | None = None,
+    executor: Executor | None = None,
 ) -> dict:
     """Train (or resume) a planned run into `run` and write all its outputs; returns metrics.json's document.
+
+    `executor` (default: the one cfg names, started and closed for this call) runs the folds.
 
     Raises:
         UsageError: (with resume) the prepared data changed since the run started.
@@ -278,7 +321,20 @@ def run_training(
 
     cfg, feats, folds, fit = plan.cfg, plan.feats, plan.folds, plan.fit
     reporter = reporter or Reporter()
-    env = envinfo.env_doc(seed=cfg.seed, argv=argv, sets=plan.sets, workers=cfg.workers)
+    if executor is None:
+        executor = open_executor(cfg)
+        try:
+            return run_training(plan, run=run, argv=argv, resume=resume, reporter=reporter, executor=executor)
+        finally:
+            close(executor)
+    device = device_for(cfg)
+    env = envinfo.env_doc(
+        seed=cfg.seed,
+        argv=argv,
+        sets=plan.sets,
+        workers=cfg.workers,
+        execution={**executor.describe(), "device": device},
+    )
     if resume:
         envinfo.check_same_data(run, env)
         _check_same_model(run, plan.mcfg)
@@ -312,20 +368,48 @@ def run_training(
         targets,
         mcfg=plan.mcfg,
         fit=fit,
-        executor=make_executor(cfg.workers),
+        executor=executor,
         reporter=reporter,
         extra=extra,
+        device=device,
     )
     return outputs.write_outputs(run, feats=feats, folds=folds, select=cfg.select)
 
 
-def train_run(plan: Plan, *, run: Path, argv=None, resume: bool = False, reporter=None) -> dict:
-    """Train a planned run: one seed (run_training) or several (seeds.run_seeds); returns its metrics."""
-    if plan.cfg.seeds:
-        from fsr_cli.train.seeds import run_seeds
+def open_executor(cfg: TrainConfig) -> Executor:
+    """The run's executor; under Ray each task asks for a GPU when the run is to train on one."""
+    gpus = 0
+    if cfg.executor == "ray" and cfg.device != "cpu":
+        gpus = 1 if cfg.device.startswith("cuda") else 0
+    executor = make_executor(cfg.workers, executor=cfg.executor, address=cfg.ray_address, gpus=gpus)
+    if cfg.executor == "ray" and cfg.device == "auto" and executor.resources.get("GPU"):
+        close(executor)  # a GPU cluster: the auto device is a GPU, so each task asks for one
+        executor = make_executor(cfg.workers, executor="ray", address=cfg.ray_address, gpus=1)
+    return executor
 
-        return run_seeds(plan, run=run, argv=argv, resume=resume, reporter=reporter or Reporter())
-    return run_training(plan, run=run, argv=argv, resume=resume, reporter=reporter)
+
+def device_for(cfg: TrainConfig) -> str:
+    """The device string the chunks get: resolved here for local runs, on the worker under Ray."""
+    from fsr_cli.devices import resolve_device
+
+    return resolve_device(cfg.device) if cfg.executor == "local" else cfg.device
+
+
+def train_run(plan: Plan, *, run: Path, argv=None, resume: bool = False, reporter=None) -> dict:
+    """Train a planned run: one seed (run_training) or several (seeds.run_seeds); returns its metrics.
+
+    One executor serves every seed (a local Ray instance is started once per run)."""
+    executor = open_executor(plan.cfg)
+    try:
+        if plan.cfg.seeds:
+            from fsr_cli.train.seeds import run_seeds
+
+            return run_seeds(
+                plan, run=run, argv=argv, resume=resume, reporter=reporter or Reporter(), executor=executor
+            )
+        return run_training(plan, run=run, argv=argv, resume=resume, reporter=reporter, executor=executor)
+    finally:
+        close(executor)
 
 
 def _record_final(run: Path, final: bool) -> None:

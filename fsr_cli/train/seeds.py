@@ -54,7 +54,7 @@ def is_multi_seed(config: dict) -> bool:
     return bool(config.get("seeds"))
 
 
-def run_seeds(plan, *, run: Path, argv, resume: bool, reporter) -> dict:
+def run_seeds(plan, *, run: Path, argv, resume: bool, reporter, executor=None) -> dict:
     """Train every seed of the plan into RUN/seeds/seed-<s>, then write the ensemble's outputs."""
     from fsr_cli.train.runner import run_config_doc, run_training
 
@@ -69,7 +69,14 @@ def run_seeds(plan, *, run: Path, argv, resume: bool, reporter) -> dict:
         one = replace(plan, cfg=replace(cfg, seed=s, seeds=()), fit=replace(plan.fit, seed=s))
         if reporter.log is not None:
             reporter.log(f"seed {s} ({cfg.seeds.index(s) + 1} of {len(cfg.seeds)})")
-        run_training(one, run=sub, argv=argv, resume=(sub / rundir.CONFIG).is_file(), reporter=reporter)
+        run_training(
+            one,
+            run=sub,
+            argv=argv,
+            resume=(sub / rundir.CONFIG).is_file(),
+            reporter=reporter,
+            executor=executor,
+        )
     return write_ensemble_outputs(run)
 
 
