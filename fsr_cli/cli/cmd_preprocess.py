@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from fsr_cli.cli.common import CacheDirOpt, DatasetOpt, JsonOpt, WorkersOpt, emit_json, err_console
+from fsr_cli.cli.common import (
+    CacheDirOpt,
+    DatasetOpt,
+    ExecutorOpt,
+    JsonOpt,
+    RayAddressOpt,
+    WorkersOpt,
+    emit_json,
+    err_console,
+)
 from fsr_cli.errors import EXIT_PARTIAL, FsrError, UsageError
 
 
@@ -125,6 +134,8 @@ def preprocess(
     dataset: DatasetOpt = "auto",
     size: Annotated[int, typer.Option("--size", help="Side of the aligned square face crop, pixels.")] = 128,
     workers: WorkersOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     cache_dir: CacheDirOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="Recompute samples that are already cached.")
@@ -142,32 +153,43 @@ def preprocess(
     Exit codes: 0 all prepared, 3 some samples (or, of several, some datasets) skipped or failed
     (listed with reasons), 1 nothing prepared, 2 bad arguments.
 
+    --executor ray runs one Ray task per clip (a local instance, or --ray-address of a cluster
+    whose workers see the same dataset and cache paths).
+
     Example: fsr preprocess data/casme2 --workers 2 --json
     """
     from fsr_cli.prepared import record_last_prepared
     from fsr_cli.preprocess import PreprocessConfig, prepare_dataset
+    from fsr_cli.preprocess.batch import make_clip_executor
+    from fsr_cli.train.executor import close
 
     _check_args(dirs, dataset, size)
     config = PreprocessConfig(size=size)
     datasets = []
-    with _stage_progress() as events:
-        for d, root in zip(dirs, _cache_roots(dirs, cache_dir), strict=True):
-            try:
-                report = prepare_dataset(
-                    d,
-                    kind=dataset,
-                    config=config,
-                    cache_root=root,
-                    workers=workers,
-                    force=force,
-                    events=events,
-                )
-            except FsrError as exc:
-                if len(dirs) == 1:
-                    raise  # one dataset: its one-line error is the whole answer
-                datasets.append({"dataset": None, "source": str(d), "error": str(exc)})
-                continue  # the others are still prepared
-            datasets.append(report.summary())
+    pool = make_clip_executor(workers, executor, ray_address) if executor != "local" or ray_address else None
+    try:
+        with _stage_progress() as events:
+            for d, root in zip(dirs, _cache_roots(dirs, cache_dir), strict=True):
+                try:
+                    report = prepare_dataset(
+                        d,
+                        kind=dataset,
+                        config=config,
+                        cache_root=root,
+                        workers=workers,
+                        force=force,
+                        events=events,
+                        executor=pool,
+                    )
+                except FsrError as exc:
+                    if len(dirs) == 1:
+                        raise  # one dataset: its one-line error is the whole answer
+                    datasets.append({"dataset": None, "source": str(d), "error": str(exc)})
+                    continue  # the others are still prepared
+                datasets.append(report.summary())
+    finally:
+        if pool is not None:
+            close(pool)  # a local Ray instance started for this run
     read = [s for s in datasets if "error" not in s]
     record_last_prepared([Path(s["manifest"]) for s in read if s["manifest"]])
     totals = {k: sum(s[k] for s in read) for k in ("ok", "computed", "cached")}

@@ -1,6 +1,8 @@
 """A whole dataset through the pipeline: index -> every sample (in worker processes) -> manifest.
 
-Samples are independent, so `workers > 1` runs them in a process pool. Workers come from a
+Samples are independent, so `workers > 1` runs them in a process pool (and `--executor ray` as
+one Ray task per clip, with the same setup once per worker and the same atomic cache writes;
+train/executor.py has both executors). Local workers come from a
 forkserver, a clean process that has imported OpenCV and dlib and loaded the dlib models once
 (`preload.py`), so workers start in milliseconds with the models in memory; forking the caller
 itself can deadlock once OpenCV's threads have run in it. Like any spawn/forkserver pool this
@@ -13,9 +15,7 @@ exactly those. A sample that fails is reported with its reason and the others go
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,21 +114,14 @@ class DatasetReport:
         }
 
 
-# Worker-process state: the queue that carries stage events back to the parent.
-_QUEUE = None
-
-
-def _init_worker(queue, parent: int) -> None:
+def _setup_worker() -> None:
+    """Once per worker process (local or Ray): OpenCV single-threaded, the dlib models loaded."""
     import cv2
 
-    from fsr_cli import lifeline
     from fsr_cli.preprocess.face import load_models
 
-    global _QUEUE
-    _QUEUE = queue
-    lifeline.hold(parent)  # a killed fsr leaves no worker computing queued clips
     cv2.setNumThreads(1)  # N workers on N cores; OpenCV's own threads would oversubscribe them
-    load_models()  # already in memory when forked from the forkserver; loads them under spawn
+    load_models()  # already in memory when forked from the forkserver; loads them otherwise
 
 
 def _context():
@@ -140,16 +133,24 @@ def _context():
     return ctx
 
 
-def _work(sample: Sample, root: Path, config: PreprocessConfig, force: bool) -> Outcome:
-    return run_sample(sample, cache=Cache(root), config=config, force=force, on_stage=_QUEUE.put)
+def _work(shared: tuple, sample: Sample, progress) -> Outcome:
+    root, config, force = shared
+    return run_sample(sample, cache=Cache(root), config=config, force=force, on_stage=progress)
 
 
-def _drain(queue, events: Events) -> None:
-    while not queue.empty():
-        try:
-            events.stage_done(queue.get_nowait())
-        except Exception:  # queue.Empty, or a race with the last item
-            return
+def make_clip_executor(workers: int, executor: str = "local", address: str | None = None):
+    """The executor for a batch of clips: local worker processes (from the preloaded forkserver) or Ray.
+
+    Raises:
+        UsageError: an unknown executor, or Ray missing / unreachable.
+    """
+    from fsr_cli.train.executor import ProcessExecutor, make_executor
+
+    if executor == "local" and workers > 1 and not address:
+        return ProcessExecutor(workers, setup=_setup_worker, context=_context(), torch_threads=False)
+    return make_executor(
+        workers, executor=executor, address=address, setup=_setup_worker, torch_threads=False
+    )
 
 
 def run_samples(
@@ -160,10 +161,16 @@ def run_samples(
     workers: int,
     force: bool,
     events: Events,
+    executor=None,
 ) -> list[Outcome]:
-    """Every sample's Outcome, in the order of `samples`."""
+    """Every sample's Outcome, in the order of `samples`.
+
+    `executor` (train/executor.py; default: `workers` local processes) runs one job per clip
+    that is not already cached; every worker writes its entries atomically into the same cache.
+    """
     results: dict[int, Outcome] = {}
-    if workers > 1 and not force:
+    parallel = executor is not None or workers > 1
+    if parallel and not force:
         # Cache hits cost a hash of the frames: answer them here, start workers only for misses.
         for i, s in enumerate(samples):
             entry = cached_entry(s, cache=cache, config=config)
@@ -173,30 +180,29 @@ def run_samples(
                 )
                 events.sample_done(results[i])
     todo = [i for i in range(len(samples)) if i not in results]
-    if workers <= 1 or len(todo) <= 1:
+    if executor is None and (workers <= 1 or len(todo) <= 1):
         for i in todo:
             results[i] = run_sample(
                 samples[i], cache=cache, config=config, force=force, on_stage=events.stage_done
             )
             events.sample_done(results[i])
         return [results[i] for i in range(len(samples))]
-    ctx = _context()
-    queue = ctx.Queue()
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)),
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(queue, os.getpid()),
-    ) as pool:
-        pending = {pool.submit(_work, samples[i], cache.root, config, force): i for i in todo}
-        while pending:
-            done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-            _drain(queue, events)
-            for fut in done:
-                i = pending.pop(fut)
-                results[i] = fut.result()
-                events.sample_done(results[i])
-    _drain(queue, events)
+    if not todo:
+        return [results[i] for i in range(len(samples))]
+    from fsr_cli.train.executor import JobFailed
+
+    pool = executor if executor is not None else make_clip_executor(workers)
+    jobs = [samples[i] for i in todo]
+    shared = (cache.root, config, force)
+    def on_stage(_job: int, stage: str) -> None:
+        events.stage_done(stage)
+
+    for k, outcome in pool.map(_work, jobs, shared=shared, on_progress=on_stage):
+        s = jobs[k]
+        if isinstance(outcome, JobFailed):  # the worker died (run_sample itself never raises)
+            outcome = Outcome(s.uid, s.source, error=f"worker failed: {outcome.reason}")
+        results[todo[k]] = outcome
+        events.sample_done(outcome)
     return [results[i] for i in range(len(samples))]
 
 
@@ -213,6 +219,7 @@ def prepare_dataset(
     workers: int = 1,
     force: bool = False,
     events: Events | None = None,
+    executor=None,
 ) -> DatasetReport:
     """Index a dataset folder, prepare every sample and write prepared.json.
 
@@ -224,6 +231,7 @@ def prepare_dataset(
         workers: processes; 1 runs in this process.
         force: recompute entries that are already cached.
         events: progress hooks.
+        executor: runs the clips (make_clip_executor; default: `workers` local processes).
 
     Raises:
         UsageError: missing folder or unknown kind. DatasetError: unreadable annotation.
@@ -239,7 +247,13 @@ def prepare_dataset(
     cache.check_writable()  # before any clip is computed
     events.dataset_started(table.dataset, len(table.samples))
     outcomes = run_samples(
-        table.samples, cache=cache, config=config, workers=workers, force=force, events=events
+        table.samples,
+        cache=cache,
+        config=config,
+        workers=workers,
+        force=force,
+        events=events,
+        executor=executor,
     )
     records = [o.prepared for o in outcomes if o.prepared is not None]
     manifest = None  # nothing prepared: no empty prepared.json (and an earlier one is kept)

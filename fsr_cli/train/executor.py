@@ -106,15 +106,16 @@ class _QueueProgress:
         _QUEUE.put((self.index, *payload))
 
 
-def _init_worker(threads: int, queue, parent: int, shared, setup) -> None:
-    import torch
-
+def _init_worker(threads: int | None, queue, parent: int, shared, setup) -> None:
     from fsr_cli import lifeline
 
     global _QUEUE, _SHARED
     _QUEUE, _SHARED = queue, shared
     lifeline.hold(parent)  # a killed driver leaves no worker behind
-    torch.set_num_threads(threads)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     if setup is not None:
         setup()
 
@@ -128,14 +129,17 @@ class ProcessExecutor:
 
     `setup` (picklable, no arguments) runs once in each worker before its first job, e.g. to load
     models; `context` overrides the multiprocessing context (preprocess uses a forkserver that has
-    the models preloaded).
+    the models preloaded); `torch_threads=False` leaves torch unimported in workers that need none.
     """
 
-    def __init__(self, workers: int, *, start_method: str = "spawn", setup=None, context=None):
+    def __init__(
+        self, workers: int, *, start_method: str = "spawn", setup=None, context=None, torch_threads=True
+    ):
         self.workers = workers
         self.start_method = start_method
         self.setup = setup
         self.context = context
+        self.torch_threads = torch_threads
 
     def map(self, fn, jobs, *, shared=None, on_progress=None):
         ctx = self.context or mp.get_context(self.start_method)
@@ -143,7 +147,8 @@ class ProcessExecutor:
         pump = threading.Thread(target=_pump, args=(queue, on_progress), daemon=True)
         pump.start()
         workers = max(1, min(self.workers, len(jobs)))
-        initargs = (threads_per_worker(workers), queue, os.getpid(), shared, self.setup)
+        threads = threads_per_worker(workers) if self.torch_threads else None
+        initargs = (threads, queue, os.getpid(), shared, self.setup)
         try:
             with ProcessPoolExecutor(
                 max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=initargs
@@ -188,9 +193,12 @@ class RayExecutor:
     A task that raises or whose worker dies is retried RAY_RETRIES times, then yields JobFailed.
     """
 
-    def __init__(self, address: str | None = None, *, cpus: float = 1, gpus: float = 0, setup=None):
+    def __init__(
+        self, address: str | None = None, *, cpus: float = 1, gpus: float = 0, setup=None, torch_threads=True
+    ):
         self.ray = import_ray()
         self.address, self.cpus, self.gpus, self.setup = address, cpus, gpus, setup
+        self.torch_threads = torch_threads
         self._owned = False
         self._connect()
         res = self.ray.cluster_resources()
@@ -250,7 +258,7 @@ class RayExecutor:
         task = ray.remote(_ray_task).options(
             num_cpus=self.cpus, num_gpus=self.gpus, max_retries=RAY_RETRIES, retry_exceptions=True
         )
-        threads = max(1, int(self.cpus))
+        threads = max(1, int(self.cpus)) if self.torch_threads else None
         shared_ref = ray.put(shared)  # once, whatever the number of jobs
         try:
             pending = {
@@ -313,9 +321,10 @@ def _ray_task(fn, shared, job, progress, threads: int, setup):
     """One job in a Ray worker process (which Ray reuses: setup runs once per process)."""
     global _RAY_READY
     if not _RAY_READY:
-        import torch
+        if threads is not None:
+            import torch
 
-        torch.set_num_threads(threads)
+            torch.set_num_threads(threads)
         if setup is not None:
             setup()
         _RAY_READY = True
@@ -337,7 +346,13 @@ def _ray_pump(q, on_progress: OnProgress | None, stop: threading.Event) -> None:
 
 
 def make_executor(
-    workers: int = 1, *, executor: str = "local", address: str | None = None, gpus: float = 0, setup=None
+    workers: int = 1,
+    *,
+    executor: str = "local",
+    address: str | None = None,
+    gpus: float = 0,
+    setup=None,
+    torch_threads: bool = True,
 ) -> Executor:
     """The executor for `--executor` / `--workers`: in-process, local processes, or Ray.
 
@@ -347,10 +362,12 @@ def make_executor(
     if executor not in EXECUTORS:
         raise UsageError(f"unknown --executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
     if executor == "ray":
-        return RayExecutor(address, gpus=gpus, setup=setup)
+        return RayExecutor(address, gpus=gpus, setup=setup, torch_threads=torch_threads)
     if address:
         raise UsageError("--ray-address is for --executor ray; add --executor ray or drop the address")
-    return LocalExecutor() if workers <= 1 else ProcessExecutor(workers, setup=setup)
+    if workers <= 1:
+        return LocalExecutor()
+    return ProcessExecutor(workers, setup=setup, torch_threads=torch_threads)
 
 
 def close(executor: Executor) -> None:
