@@ -43,9 +43,11 @@ _fsr() {
                 --dataset) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --workers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --executor) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --ray-address) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--dataset --size --workers --cache-dir --force --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--dataset --size --workers --executor --ray-address --cache-dir --force --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "import-flow")
@@ -69,9 +71,12 @@ _fsr() {
                 --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --resume) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --workers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --executor) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --ray-address) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--protocol --model --labels --epochs --seed --seeds --select --out --resume --workers --cache-dir --final --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--protocol --model --labels --epochs --seed --seeds --select --out --resume --workers --executor --ray-address --device --cache-dir --final --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "evaluate")
@@ -86,8 +91,9 @@ _fsr() {
                 --apex) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --csv) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--run --checkpoint --onset --apex --fps --csv --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--run --checkpoint --onset --apex --fps --csv --device --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "cache")
@@ -132,8 +138,9 @@ _fsr() {
                 --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --fold) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--out -o --fold --fps --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--out -o --fold --fps --device --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
     esac

@@ -17,6 +17,7 @@ def collect() -> dict:
     import torch
 
     from fsr_cli import __version__
+    from fsr_cli.devices import describe, resolve_device
     from fsr_cli.errors import FsrError
     from fsr_cli.resources import CNN_DETECTOR, LANDMARKS_68, face_model_path
 
@@ -33,12 +34,23 @@ def collect() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.is_available(),
+        "device_auto": describe(resolve_device("auto")),  # what --device auto picks
+        "ray": ray_version(),  # the optional executor (--executor ray); None: not installed
         "opencv": cv2.__version__,
         "dlib": dlib.__version__,
         "landmarks_68": where(LANDMARKS_68),
         "cnn_detector": where(CNN_DETECTOR),
         "tvl1": hasattr(cv2, "optflow") and hasattr(cv2.optflow, "DualTVL1OpticalFlow_create"),
     }
+
+
+def ray_version() -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("ray")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def checks(json_out: JsonOpt = False) -> None:
@@ -58,7 +70,8 @@ def checks(json_out: JsonOpt = False) -> None:
 
         table = Table(title="fsr checks", show_header=False)
         for k, v in doc.items():
-            table.add_row(k, "[red]missing[/red]" if v in (None, False) and k != "cuda" else str(v))
+            optional = k in ("cuda", "ray")  # absent is fine: CPU runs, local executor
+            table.add_row(k, "[red]missing[/red]" if v in (None, False) and not optional else str(v))
         err_console.print(table)
     if not ok:
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fsr_cli.cli.common import JsonOpt, emit_json, err_console
+from fsr_cli.cli.common import DeviceOpt, JsonOpt, emit_json, err_console
 
 
 def predict(
@@ -35,6 +35,7 @@ def predict(
     csv_out: Annotated[
         Path | None, typer.Option("--csv", help="Write a results table (one row per clip).")
     ] = None,
+    device: DeviceOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:
     """Detect and align the face, spot the apex, compute the TV-L1 flow and run the trained model.
@@ -58,7 +59,7 @@ def predict(
     # FFmpeg's own log lines ('moov atom not found') would break the one-line error of an
     # unreadable video; OPENCV_FFMPEG_LOGLEVEL=32 in the environment shows them again.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    predictor = lib.load_predictor(run=run, checkpoint=checkpoint)
+    predictor = lib.load_predictor(run=run, checkpoint=checkpoint, device=device)
     # One clip is one forward pass of a small network: a second intra-op thread only adds
     # OpenMP barrier waits, which cost 100x the pass itself when the cores are busy.
     torch.set_num_threads(1)

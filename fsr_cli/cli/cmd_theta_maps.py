@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fsr_cli.cli.common import JsonOpt, emit_json, err_console
+from fsr_cli.cli.common import DeviceOpt, JsonOpt, emit_json, err_console
 
 
 def maps(
@@ -32,6 +32,7 @@ def maps(
         float | None,
         typer.Option("--fps", min=1.0, help="Frame rate of a folder of frames (default: the run's)."),
     ] = None,
+    device: DeviceOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:
     """Draw each SOA layer's attention map over the aligned face, with the learned angle.
@@ -50,7 +51,7 @@ def maps(
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # one-line errors (see fsr predict)
     torch.set_num_threads(1)  # one forward pass of a small network (see fsr predict)
-    doc = theta_maps(run, sample_or_clip, out=out, fold=fold, fps=fps)
+    doc = theta_maps(run, sample_or_clip, out=out, fold=fold, fps=fps, device=device)
     angles = ", ".join(f"layer {d['layer']} {d['theta_deg']:.1f}°" for d in doc["layers"])
     err_console.print(f"{doc['source']} ({doc['model']}): {angles}", highlight=False, soft_wrap=True)
     err_console.print(f"attention maps written to {doc['out']}", highlight=False, soft_wrap=True)

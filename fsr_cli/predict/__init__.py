@@ -168,7 +168,7 @@ def probabilities(predictor: Predictor, arrays: dict, *, scaled: bool = False) -
     from fsr_cli.train.engine import predict_proba
 
     flow, app = model_inputs(arrays, predictor, scaled=scaled)
-    return predict_proba(list(predictor.models), flow[None], app[None])[0]
+    return predict_proba(list(predictor.models), flow[None], app[None], device=predictor.device)[0]
 
 
 def predict_clip(

@@ -38,6 +38,7 @@ class Predictor:
     source: Path  # the run folder or the checkpoint file
     paths: tuple[Path, ...]  # the model.pt files
     crop: int = DEFAULT_CROP  # aligned face side the training data was preprocessed at
+    device: str = "cpu"  # where the models sit (devices.resolve_device)
     remove_drift: bool = True
     fps: float | None = None  # the run's datasets' native frame rate (for folders of frames)
     config: dict | None = None  # the run's config.yaml
@@ -171,7 +172,7 @@ def _load(files: list[Path], source: Path):
 
 
 def load_predictor(
-    *, run: Path | None = None, checkpoint: Path | None = None, fold: str | None = None
+    *, run: Path | None = None, checkpoint: Path | None = None, fold: str | None = None, device: str = "cpu"
 ) -> Predictor:
     """Load the models of a run (or one checkpoint) and the dlib face models, once for all clips.
 
@@ -179,6 +180,7 @@ def load_predictor(
         run: a run folder of `fsr train`.
         checkpoint: one model.pt instead of a run.
         fold: with run, one fold's model ('casme2/01') or 'final' instead of the default choice.
+        device: auto, cpu, cuda or cuda:N (checkpoints are stored on the CPU and moved there).
 
     Raises:
         UsageError: neither or both of run/checkpoint, a missing path, a folder that is not a
@@ -186,9 +188,11 @@ def load_predictor(
         FsrError: a run or checkpoint of another format version, a run without models, or
             fold models that disagree on classes or input sizes.
     """
+    from fsr_cli.devices import resolve_device
     from fsr_cli.preprocess import face
 
     t0 = time.perf_counter()
+    device = resolve_device(device)
     if (run is None) == (checkpoint is None):
         raise UsageError("give exactly one of --run RUN or --checkpoint FILE")
     config, warnings = None, []
@@ -201,6 +205,7 @@ def load_predictor(
             raise UsageError(f"{checkpoint}: no such checkpoint; give a model.pt written by `fsr train`")
     source = Path(run if run is not None else checkpoint)
     models, (classes, flow_size, app_size), extra = _load(files, source)
+    models = tuple((m.to(device), norm) for m, norm in models)
     crop, remove_drift, scaled = preprocessing(config or {}, extra)
     if scaled:
         warnings.append(
@@ -218,6 +223,7 @@ def load_predictor(
         source=source,
         paths=tuple(files),
         crop=crop,
+        device=device,
         remove_drift=remove_drift,
         fps=dataset_fps([d.get("name", "") for d in config.get("datasets", [])]) if config else None,
         config=config,

@@ -102,7 +102,8 @@ def _normalised(predictor, arrays: dict, scaled: bool):
 
     flow, app = model_inputs(arrays, predictor, scaled=scaled)
     _, norm = predictor.models[0]
-    return normalise(torch.from_numpy(flow[None]), torch.from_numpy(app[None]), norm)  # (1,3,S,S), (1,1,A,A)
+    flow_t, app_t = (torch.from_numpy(a[None]).to(predictor.device) for a in (flow, app))
+    return normalise(flow_t, app_t, norm)  # (1, 3, S, S), (1, 1, A, A)
 
 
 def layer_maps(predictor, arrays: dict, *, scaled: bool = False) -> tuple[list[np.ndarray], list[float]]:
@@ -113,7 +114,7 @@ def layer_maps(predictor, arrays: dict, *, scaled: bool = False) -> tuple[list[n
         UsageError: the model has no SOA layer (the no-orientation and appearance-only presets).
     """
     model, _ = predictor.models[0]
-    maps = [m[0].numpy() for m in model.attention_maps(*_normalised(predictor, arrays, scaled))]
+    maps = [m[0].cpu().numpy() for m in model.attention_maps(*_normalised(predictor, arrays, scaled))]
     if not maps:
         raise UsageError(
             f"{predictor.paths[0]}: model {model.cfg.name!r} has no SOA layer; no attention maps to draw "
@@ -212,7 +213,9 @@ def _default_fold(run: Path, config: dict) -> str | None:
     return folds[0] if folds else None  # None: load_predictor names what is missing
 
 
-def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps: float | None = None) -> dict:
+def theta_maps(
+    run: Path, what: str, *, out: Path, fold: str | None = None, fps: float | None = None, device: str = "cpu"
+) -> dict:
     """Draw the attention maps of a run's model for a clip or a sample into `out` (PNG).
 
     Args:
@@ -221,6 +224,7 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
         out: the PNG to write.
         fold: a fold name or 'final' (default: see the module docstring).
         fps: frame rate of a folder of frames (default: the run's datasets').
+        device: where the model runs (auto, cpu, cuda[:N]).
 
     Returns:
         {"out", "run", "fold", "model", "input": "clip" | "sample", "source", "layers": [{"layer",
@@ -237,7 +241,7 @@ def theta_maps(run: Path, what: str, *, out: Path, fold: str | None = None, fps:
     config = read_run_config(run)
     target = None if path.exists() else find_sample(run, config, what)
     chosen = fold or (target.holdout if target else None) or _default_fold(run, config)
-    predictor = load_predictor(run=run, fold=chosen)
+    predictor = load_predictor(run=run, fold=chosen, device=device)
     if target is None:
         check_clip_paths([path])
         prepared = prepare_video(path, predictor, fps=fps)

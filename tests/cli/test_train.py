@@ -107,3 +107,32 @@ def test_a_bare_train_uses_the_current_folder_or_what_was_last_prepared(data, tm
     r = bare(empty, env)
     assert r.returncode == 0, r.stderr
     assert "the datasets the last `fsr preprocess` prepared" in r.stderr
+
+
+def test_executor_and_device_mistakes_are_one_line_usage_errors(data):
+    import torch
+
+    casme2, samm = map(str, data)
+    args = (casme2, samm, "--protocol", "loso")
+    assert bad(*args, "--executor", "dask") == "error: unknown --executor 'dask'; choose one of: local, ray"
+    line = bad(*args, "--ray-address", "10.0.0.1:6379")
+    assert line.startswith("error: --ray-address is for --executor ray")
+    assert "nothing answers there" in bad(*args, "--executor", "ray", "--ray-address", "127.0.0.1:1")
+    if not torch.cuda.is_available():
+        assert bad(*args, "--device", "cuda") == (
+            "error: --device cuda: torch sees no GPU here; use --device cpu (or auto)"
+        )
+
+
+@pytest.mark.slow
+def test_train_with_ray_starts_a_local_instance_and_matches_the_local_run(data, tmp_path):
+    model = str(pb.tiny_preset(tmp_path))
+    common = ("train", *map(str, data), "--protocol", "loso", "--epochs", "2", "--model", model)
+    local = pb.run_fsr(*common, "--out", str(tmp_path / "local"), "--json")
+    ray = pb.run_fsr(*common, "--out", str(tmp_path / "ray"), "--json", "--executor", "ray")
+    assert local.returncode == 0 and ray.returncode == 0, ray.stderr
+    a, b = json.loads(local.stdout), json.loads(ray.stdout)
+    assert a["per_fold"].keys() == b["per_fold"].keys() and abs(a["uf1"] - b["uf1"]) < 1e-9
+    execution = json.loads((tmp_path / "ray" / "env.json").read_text())["execution"]
+    assert execution["executor"] == "ray" and execution["ray_address"] == "local"
+    assert "fold samm/007: done" in ray.stderr
