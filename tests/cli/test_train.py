@@ -136,3 +136,28 @@ def test_train_with_ray_starts_a_local_instance_and_matches_the_local_run(data, 
     execution = json.loads((tmp_path / "ray" / "env.json").read_text())["execution"]
     assert execution["executor"] == "ray" and execution["ray_address"] == "local"
     assert "fold samm/007: done" in ray.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_ray_driver_resumes_to_the_uninterrupted_result(data, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    model = str(pb.tiny_preset(tmp_path))
+    common = ("train", *map(str, data), "--protocol", "loso", "--epochs", "12", "--model", model)
+    whole = pb.run_fsr(*common, "--out", str(tmp_path / "whole"), "--json")
+    assert whole.returncode == 0, whole.stderr
+    run = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "fsr_cli", *common, "--out", str(run), "--executor", "ray"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not (run / "env.json").is_file() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(1.0)  # tasks are running
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run / "metrics.json").is_file()  # it died before the end
+    again = pb.run_fsr("train", "--resume", str(run), "--executor", "ray", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["per_fold"] == json.loads(whole.stdout)["per_fold"]
