@@ -14,7 +14,7 @@ KINDS = ("casme2", "samm", "smic", "casme3", "mmew")
 MARKERS = {
     "casme2": "CASME2-coding-*.xlsx",
     "samm": "SAMM_Micro_FACS_Codes*.xlsx",
-    "smic": "SMIC_all_raw/HS/ or HS/ or s1/micro/",
+    "smic": "SMIC_all_raw/HS/ or HS/ or s1/micro/ or [HS_long/]SMIC-HS-E_annotation.xlsx",
     "casme3": "cas(me)3_part_A_ME_label_JpgIndex*.xlsx",
     "mmew": "MMEW_Micro_Exp*.xlsx",
 }
@@ -27,7 +27,7 @@ def _reader(kind: str):
 def _matches(kind: str, root: Path) -> bool:
     module = _reader(kind)
     if kind == "smic":
-        return module.find_hs(root) is not None
+        return module.find_hs(root) is not None or module.find_long(root) is not None
     return module.find_annotation(root) is not None
 
 

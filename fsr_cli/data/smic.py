@@ -1,6 +1,6 @@
-"""SMIC-HS reader.
+"""SMIC-HS reader: the cut clips of SMIC_all_raw, or SMIC-HS-E's long clips with their annotation.
 
-Layout (as released by the University of Oulu)::
+Cut clips (as released by the University of Oulu)::
 
     ROOT/SMIC_all_raw/HS/s1/micro/negative/s1_ne_01/image059700.bmp
 
@@ -9,6 +9,19 @@ name (negative / positive / surprise), onset is the first frame on disk, offset 
 there is no apex (later spotted). Subjects are not zero-padded ('s1'). `non_micro` folders are
 ignored, and so are subjects without a `micro` folder (SMIC recorded more subjects than showed
 micro-expressions). 100 fps (the high-speed camera).
+
+Long clips (SMIC-E)::
+
+    ROOT/HS_long/SMIC-HS-E_annotation.xlsx          (ROOT may be HS_long/ itself)
+    ROOT/HS_long/SMIC-HS-E/s01/s1_ne_01/image308866.jpg   (or SMIC-HS-E/HS/s01/...)
+
+The annotation's sheet HS (the book also has VIS; its cells are cross-sheet formulas, read by
+their cached values) has the header Subject, Filename, (blank), OnsetF, OffsetF, Onset2F,
+Offset2F, Onset3F, Offset3F, (blank), FirstF, LastF, TotalMF1..3, TotalVL, Emotion. Frame numbers
+are absolute image indices (image308866.jpg is frame 308866), so a sample's onset and offset
+are OnsetF and OffsetF and its frames those images of the long clip; there is no apex (spotted
+between them). A second or third micro-expression of a clip (Onset2F.. columns) is not read.
+Subjects are folders s01.. and read as 's1' like the cut clips, so both give the same ids.
 """
 
 from __future__ import annotations
@@ -16,7 +29,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fsr_cli.data.frames import clip_frames, list_frames, relative
+from fsr_cli.data.annotated import BASE_FIELDS, ClipPlace, Layout, frame_root, read_annotated, required_text
+from fsr_cli.data.frames import clip_frames, list_frames, parse_subject, relative
 from fsr_cli.data.labels import composite_label
 from fsr_cli.data.sample import Problem, Sample, SampleTable
 from fsr_cli.errors import DatasetError, SampleError
@@ -25,6 +39,26 @@ DATASET = "smic"
 FPS = 100.0
 LABELS = ("negative", "positive", "surprise")
 _SUBJECT = re.compile(r"s(\d+)", re.IGNORECASE)
+LONG_ANNOTATION = "SMIC-HS-E_annotation.xlsx"
+LONG_GLOB = "SMIC-HS-E_annotation*.xlsx"
+LONG_DIRS = ("SMIC-HS-E/HS", "SMIC-HS-E", "SMIC_HS_E")
+LONG_LAYOUT = Layout(
+    dataset=DATASET,
+    fps=FPS,
+    fields={**BASE_FIELDS, "onset": ("OnsetF",), "offset": ("OffsetF",), "emotion": ("Emotion",)},
+    optional=("aus", "apex"),
+)
+
+
+def find_long(root: Path) -> Path | None:
+    """SMIC-HS-E's annotation sheet at ROOT or ROOT/HS_long, or None."""
+    from fsr_cli.data.xlsx import find_file
+
+    for folder in (root, root / "HS_long"):
+        found = find_file(folder, LONG_ANNOTATION, LONG_GLOB)
+        if found is not None:
+            return found
+    return None
 
 
 def find_hs(root: Path) -> Path | None:
@@ -38,11 +72,16 @@ def find_hs(root: Path) -> Path | None:
 
 
 def read(root: Path) -> SampleTable:
-    """Read a SMIC-HS root into a sample table (bad clip folders become problems).
+    """Read a SMIC-HS root into a sample table (bad clip folders or rows become problems).
+
+    SMIC-HS-E's annotation, where there is one, decides: its long clips are read.
 
     Raises:
-        DatasetError: no HS folder.
+        DatasetError: no HS folder and no SMIC-HS-E annotation, or an unreadable annotation.
     """
+    sheet = find_long(root)
+    if sheet is not None:
+        return read_long(root, sheet)
     hs = find_hs(root)
     if hs is None:
         raise DatasetError(
@@ -66,6 +105,29 @@ def read(root: Path) -> SampleTable:
                 except SampleError as exc:
                     problems.append(Problem(source=relative(clip_dir, root), reason=str(exc)))
     return SampleTable(dataset=DATASET, root=root, samples=samples, problems=problems)
+
+
+def read_long(root: Path, xlsx: Path) -> SampleTable:
+    """SMIC-HS-E: one sample per annotated row, its frames OnsetF..OffsetF of the long clip.
+
+    Raises:
+        DatasetError: no header row, or no SMIC-HS-E frame folder beside the sheet.
+    """
+    from fsr_cli.data.xlsx import read_sheet
+
+    sheet = read_sheet(xlsx, marker="Subject", expected="the SMIC-HS-E annotation", sheets=("HS",))
+    frames = frame_root(xlsx.parent, LONG_DIRS, subject_glob="s[0-9]*", what="SMIC-HS-E")
+
+    def locate(record: dict, onset: int) -> ClipPlace:
+        number = parse_subject(record["subject"], width=1, prefix="s")
+        if not number.isdigit():
+            raise SampleError(f"subject is not a number: {record['subject']!r}")
+        clip = required_text(record["clip"], "filename")
+        folders = [frames / f"s{int(number):02d}" / clip, frames / f"s{int(number)}" / clip]
+        folder = next((f for f in folders if f.is_dir()), folders[0])
+        return ClipPlace(subject=f"s{int(number)}", clip=clip, folder=folder)
+
+    return read_annotated(sheet, layout=LONG_LAYOUT, root=root, locate=locate)
 
 
 def _clip_sample(clip_dir: Path, *, subject: str, label: str, root: Path) -> Sample:

@@ -132,3 +132,71 @@ def make_smic(root: Path, clips: dict[tuple[str, str, str], range]) -> Path:
     for (subject, label, clip), numbers in clips.items():
         write_frames(hs / subject / "micro" / label / clip, numbers, pattern="image{n:06d}.bmp")
     return root
+
+
+SMIC_E_HEADER = [
+    "Subject", "Filename", None, "OnsetF", "OffsetF", "Onset2F", "Offset2F", "Onset3F", "Offset3F",
+    None, "FirstF", "LastF", "TotalMF1", "TotalMF2", "TotalMF3", "TotalVL", "Emotion",
+]  # fmt: skip
+
+
+def smic_e_row(subject, clip, onset, offset, first, last, emotion) -> list:
+    return [subject, clip, None, onset, offset, None, None, None, None, None, first, last,
+            offset - onset + 1, None, None, last - first + 1, emotion]  # fmt: skip
+
+
+def write_formula_xlsx(path: Path, rows: list[list], *, sheet: str, source_sheet: str) -> Path:
+    """An .xlsx whose `sheet` cells are formulas ('=VIS!D2') with cached values, as in the SMIC-E release.
+
+    openpyxl writes formulas without the cached values Excel stores, so the sheet's XML is
+    written with both: <c><f>VIS!D2</f><v>308866</v></c>. `source_sheet` holds the plain values.
+    """
+    import re
+    import zipfile
+
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.Workbook()
+    book.active.title = sheet
+    src = book.create_sheet(source_sheet)
+    ws = book[sheet]
+    for r, row in enumerate(rows, start=1):
+        src.append(row)
+        for c, value in enumerate(row, start=1):
+            if value is not None:
+                ws.cell(r, c, f"={source_sheet}!{get_column_letter(c)}{r}")
+    plain = path.with_suffix(".plain.xlsx")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(plain)
+    values = {(r, c): v for r, row in enumerate(rows, start=1) for c, v in enumerate(row, start=1)}
+
+    def cached(match: re.Match) -> str:
+        ref, formula = match.group(1), match.group(2)
+        col = re.match(r"[A-Z]+", ref).group(0)
+        r = int(ref[len(col) :])
+        c = openpyxl.utils.column_index_from_string(col)
+        v = values[(r, c)]
+        if isinstance(v, str):
+            return f'<c r="{ref}" t="str"><f>{formula}</f><v>{v}</v></c>'
+        return f'<c r="{ref}"><f>{formula}</f><v>{v}</v></c>'
+
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = re.sub(r'<c r="([A-Z]+\d+)"[^>]*><f>([^<]*)</f><v\s*/?>(?:</v>)?</c>', cached, text)
+                data = text.encode()
+            zout.writestr(item, data)
+    plain.unlink()
+    return path
+
+
+def make_smic_e(root: Path, rows: list[list], *, clips: dict[tuple[str, str], range]) -> Path:
+    """SMIC-HS-E: the annotation (sheet HS of formulas over sheet VIS) and long clips under HS_long/."""
+    long = root / "HS_long"
+    sheet = long / "SMIC-HS-E_annotation.xlsx"
+    write_formula_xlsx(sheet, [SMIC_E_HEADER, *rows], sheet="HS", source_sheet="VIS")
+    for (subject, clip), numbers in clips.items():
+        write_frames(long / "SMIC-HS-E" / subject / clip, numbers, pattern="image{n:06d}.jpg")
+    return root

@@ -1,8 +1,8 @@
 import pytest
-from dataset_builders import make_smic, write_frames
+from dataset_builders import make_smic, make_smic_e, smic_e_row, write_frames
 
-from fsr_cli.data import Problem
-from fsr_cli.data.smic import find_hs, read
+from fsr_cli.data import Problem, read_dataset
+from fsr_cli.data.smic import find_hs, find_long, read
 from fsr_cli.errors import DatasetError
 
 
@@ -63,3 +63,42 @@ def test_no_hs_folder(tmp_path):
     assert str(err.value) == (
         f"{tmp_path}: no SMIC_all_raw/HS/ or HS/ folder (expected SMIC-HS: HS/s1/micro/negative/...)"
     )
+
+
+@pytest.fixture
+def smic_e(tmp_path):
+    rows = [
+        smic_e_row(1, "s1_ne_01", 308866, 308875, 308850, 308890, "negative"),
+        smic_e_row(3, "s3_sur_01", 12010, 12014, 12000, 12020, "surprise"),
+        smic_e_row(3, "s3_po_02", 500, 520, 490, 530, "positive"),  # frames beyond the clip on disk
+        smic_e_row(12, "s12_po_01", 77, 70, 60, 90, "positive"),  # offset before onset
+    ]
+    clips = {
+        ("s01", "s1_ne_01"): range(308850, 308891),
+        ("s03", "s3_sur_01"): range(12000, 12021),
+        ("s03", "s3_po_02"): range(490, 511),
+        ("s12", "s12_po_01"): range(60, 91),
+    }
+    return make_smic_e(tmp_path / "SMIC-E", rows, clips=clips)
+
+
+def test_smic_hs_e_long_clips_take_onset_and_offset_from_the_formula_sheet(smic_e):
+    table = read(smic_e)
+    assert [(s.subject, s.clip, s.onset, s.apex, s.offset, s.label3) for s in table.samples] == [
+        ("s1", "s1_ne_01", 308866, None, 308875, "negative"),
+        ("s3", "s3_sur_01", 12010, None, 12014, "surprise"),
+    ]
+    first = table.samples[0]
+    assert first.frame_numbers == tuple(range(308866, 308876))  # absolute image indices
+    assert first.frames[0] == smic_e / "HS_long/SMIC-HS-E/s01/s1_ne_01/image308866.jpg"
+    assert first.source == "SMIC-HS-E_annotation.xlsx:row 2" and first.fps == 100.0
+    reasons = {p.source: p.reason for p in table.problems}
+    assert reasons["SMIC-HS-E_annotation.xlsx:row 4"].startswith("10 missing frame(s) of 500..520")
+    assert reasons["SMIC-HS-E_annotation.xlsx:row 5"].startswith("frames out of order: onset 77")
+
+
+def test_smic_hs_e_is_found_at_the_root_or_in_hs_long_and_detected(smic_e):
+    sheet = smic_e / "HS_long" / "SMIC-HS-E_annotation.xlsx"
+    assert find_long(smic_e) == find_long(smic_e / "HS_long") == sheet
+    assert len(read(smic_e / "HS_long").samples) == 2
+    assert read_dataset(smic_e).dataset == "smic"  # auto-detected as SMIC
