@@ -39,7 +39,8 @@ def test_unknown_missing_and_ambiguous_folders(tmp_path):
         detect_kind(tmp_path)
     assert str(err.value) == (
         f"{tmp_path}: not a known dataset layout; looked for CASME2-coding-*.xlsx (casme2); "
-        "SAMM_Micro_FACS_Codes*.xlsx (samm); SMIC_all_raw/HS/ or HS/ or s1/micro/ or [HS_long/]SMIC-HS-E_annotation.xlsx (smic); "
+        "SAMM_Micro_FACS_Codes*.xlsx (samm); SMIC_all_raw/HS/ or HS/ or s1/micro/ or "
+        "[HS_long/]SMIC-HS-E_annotation.xlsx (smic); "
         "cas(me)3_part_A_ME_label_JpgIndex*.xlsx (casme3); MMEW_Micro_Exp*.xlsx (mmew). "
         "Pass --dataset KIND if it is one"
     )
