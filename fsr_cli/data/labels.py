@@ -78,6 +78,26 @@ def composite_label(emotion: str, dataset: str | None = None) -> str | None:
     return None
 
 
+def composite_outside(
+    dataset: str | None, onset: int, apex: int | None, *, apex_annotated: bool = True
+) -> str | None:
+    """Why a CASME II sample whose emotion has a composite class is still not in the MEGC2019 composite.
+
+    The composite's 145 CASME II samples are the coding sheet's rows of its three classes that have
+    an annotated apex after the onset: the 2014-05-08 sheet's two others of those classes are
+    sub04 EP12_01f (apex '/') and sub05 EP09_05f (onset = apex = 69), which have no onset-to-apex
+    motion to learn from. Rows read elsewhere (SAMM, SMIC, imported flows) are not judged here.
+    Returns None where the sample is in, else the reason.
+    """
+    if dataset != "casme2":
+        return None
+    if apex is None or not apex_annotated:
+        return "no annotated apex (not in the MEGC2019 composite)"
+    if apex == onset:
+        return "apex = onset, no onset-to-apex motion (not in the MEGC2019 composite)"
+    return None
+
+
 def label_in_set(emotion: str, label_set: str, dataset: str | None = None) -> str | None:
     """The class of `emotion` (of `dataset`) under `label_set`, or None where the set leaves it out."""
     if label_set not in LABEL_SETS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from fsr_cli.data.labels import LABEL_SETS, label_in_set
+from fsr_cli.data.labels import LABEL_SETS, composite_outside, label_in_set
 from fsr_cli.data.sample import Sample, SampleTable
 from fsr_cli.errors import UsageError
 
@@ -44,7 +44,9 @@ def label_counts(samples: list[Sample], *, label_set: str) -> dict:
     """Samples per class of `label_set`, overall and per subject (subjects in natural order).
 
     Every class of the set is listed, with 0 where it has no sample, and the samples the set
-    leaves out are counted under OUTSIDE, so the counts add up to the number of samples.
+    leaves out are counted under OUTSIDE, so the counts add up to the number of samples. Under
+    `composite`, CASME II rows the MEGC2019 composite leaves out (labels.composite_outside) are
+    outside too; `left_out` names them with the reason.
 
     Raises:
         UsageError: unknown label set.
@@ -55,6 +57,8 @@ def label_counts(samples: list[Sample], *, label_set: str) -> dict:
     by_subject: dict[str, Counter] = {}
     for s in samples:
         key = label_in_set(s.emotion, label_set, s.dataset) or OUTSIDE
+        if key != OUTSIDE and label_set == "composite" and composite_outside(s.dataset, s.onset, s.apex):
+            key = OUTSIDE
         by_label[key] += 1
         by_subject.setdefault(s.subject, Counter())[key] += 1
     return {
@@ -65,6 +69,13 @@ def label_counts(samples: list[Sample], *, label_set: str) -> dict:
             subject: {k: by_subject[subject][k] for k in keys}
             for subject in sorted(by_subject, key=natural_key)
         },
+        "left_out": [
+            {"sample": s.uid, "emotion": s.emotion, "reason": why}
+            for s in samples
+            if label_set == "composite"
+            and label_in_set(s.emotion, label_set, s.dataset)
+            and (why := composite_outside(s.dataset, s.onset, s.apex))
+        ],
     }
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue as queue_mod
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -189,7 +189,7 @@ class RayExecutor:
     With no address (and no Ray already initialised in this process) a local instance with this
     machine's cores is started for the run and shut down after it. Each task asks for `cpus` CPUs
     (and `gpus` GPUs); `workers` is how many such tasks the cluster can run at once. The shared
-    data is put into the object store once; progress comes back through a `ray.util.queue.Queue`.
+    data is put into the object store once; progress comes back through a small actor.
     A task that raises or whose worker dies is retried RAY_RETRIES times, then yields JobFailed.
     """
 
@@ -249,11 +249,9 @@ class RayExecutor:
 
     def map(self, fn, jobs, *, shared=None, on_progress=None):
         ray = self.ray
-        from ray.util.queue import Queue
-
-        progress_q = Queue()
+        sink = ray.remote(num_cpus=0)(_ProgressSink).remote()
         stop = threading.Event()
-        pump = threading.Thread(target=_ray_pump, args=(progress_q, on_progress, stop), daemon=True)
+        pump = threading.Thread(target=_ray_pump, args=(ray, sink, on_progress, stop), daemon=True)
         pump.start()
         task = ray.remote(_ray_task).options(
             num_cpus=self.cpus, num_gpus=self.gpus, max_retries=RAY_RETRIES, retry_exceptions=True
@@ -262,7 +260,7 @@ class RayExecutor:
         shared_ref = ray.put(shared)  # once, whatever the number of jobs
         try:
             pending = {
-                task.remote(fn, shared_ref, job, _RayProgress(progress_q, i), threads, self.setup): i
+                task.remote(fn, shared_ref, job, _RayProgress(sink, i), threads, self.setup): i
                 for i, job in enumerate(jobs)
             }
             while pending:
@@ -281,7 +279,7 @@ class RayExecutor:
             stop.set()
             pump.join()
             try:
-                progress_q.shutdown()
+                ray.kill(sink)
             except Exception:  # the actor is already gone with a shut-down cluster
                 pass
 
@@ -306,12 +304,29 @@ def check_reachable(address: str, *, timeout: float = 3.0) -> None:
         ) from None
 
 
+class _ProgressSink:
+    """A Ray actor that collects progress items; the driver drains it every 0.1 s."""
+
+    def __init__(self):
+        self.items: list = []
+
+    def push(self, item) -> None:
+        self.items.append(item)
+
+    def drain(self) -> list:
+        out, self.items = self.items, []
+        return out
+
+
 class _RayProgress:
-    def __init__(self, q, index: int):
-        self.q, self.index = q, index
+    """Fire-and-forget: a task never waits on its progress (a task blocked in ray.get would free
+    its CPU, and Ray would start another worker process beside it)."""
+
+    def __init__(self, sink, index: int):
+        self.sink, self.index = sink, index
 
     def __call__(self, *payload) -> None:
-        self.q.put_nowait((self.index, *payload))
+        self.sink.push.remote((self.index, *payload))
 
 
 _RAY_READY = False
@@ -331,18 +346,21 @@ def _ray_task(fn, shared, job, progress, threads: int, setup):
     return fn(shared, job, progress)
 
 
-def _ray_pump(q, on_progress: OnProgress | None, stop: threading.Event) -> None:
-    while True:
+def _ray_pump(ray, sink, on_progress: OnProgress | None, stop: threading.Event) -> None:
+    """Forward what the tasks pushed, until stopped; then two last drains 0.1 s apart, for the
+    pushes a finished task sent just before it returned."""
+    last = 0
+    while last < 2:
         try:
-            item = q.get(timeout=0.1)
-        except queue_mod.Empty:
-            if stop.is_set():
-                return
-            continue
-        except Exception:  # the queue's actor went away
+            items = ray.get(sink.drain.remote())
+        except Exception:  # the actor or the cluster went away
             return
         if on_progress is not None:
-            on_progress(*item)
+            for item in items:
+                on_progress(*item)
+        if stop.is_set():
+            last += 1
+        time.sleep(0.1)
 
 
 def make_executor(

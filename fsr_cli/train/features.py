@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fsr_cli.data.labels import LABEL_SETS, label_in_set, normalise_emotion
+from fsr_cli.data.labels import LABEL_SETS, composite_outside, label_in_set, normalise_emotion
 from fsr_cli.errors import UsageError
 from fsr_cli.prepared import PreparedSet, load_prepared
 
@@ -116,6 +116,12 @@ def build_features(sets: list[PreparedSet], *, label_set: str, flow_size: int, a
             if cls is None:
                 excluded[sample.dataset][normalise_emotion(sample.emotion)] += 1
                 continue
+            if label_set == "composite" and sample.apex_source != "imported":
+                annotated = sample.apex_source == "annotated"
+                why = composite_outside(sample.dataset, sample.onset, sample.apex, apex_annotated=annotated)
+                if why is not None:  # counted as '<emotion>: <reason>'
+                    excluded[sample.dataset][f"{normalise_emotion(sample.emotion)}: {why}"] += 1
+                    continue
             flow, app = sample_arrays(
                 pset.load(sample), flow_size=flow_size, app_size=app_size, scaled=pset.scaled
             )

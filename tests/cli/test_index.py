@@ -78,6 +78,7 @@ def test_all_good_rows_exit_0_with_the_json_document(tmp_path):
                 "s1": {"negative": 1, "positive": 0, "surprise": 0, "outside_set": 0},
                 "s2": {"negative": 0, "positive": 0, "surprise": 1, "outside_set": 0},
             },
+            "left_out": [],
         },
     }
     assert r.stderr.strip() == "smic: 2 ok, 0 skipped"

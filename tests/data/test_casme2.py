@@ -105,3 +105,28 @@ def test_missing_sheet_header_and_frames_are_dataset_errors(tmp_path):
     )
     with pytest.raises(DatasetError, match=re.escape(message)):
         read(tmp_path)
+
+
+def test_composite_counts_leave_out_the_rows_the_megc2019_list_leaves_out(tmp_path):
+    """The 2014-05-08 sheet keeps two rows of composite classes that the 145-sample list has not:
+    an apex written '/' (sub04 EP12_01f) and onset = apex (sub05 EP09_05f)."""
+    from fsr_cli.data.summary import label_counts
+
+    rows = [
+        casme2_row("04", "EP12_01f", 10, "/", 30, "disgust"),
+        casme2_row("05", "EP09_05f", 69, 69, 90, "happiness"),
+        casme2_row("05", "EP01_01", 5, 12, 20, "surprise"),
+        casme2_row("06", "EP02_02", 5, 12, 20, "others"),
+    ]
+    frames = {("sub04", "EP12_01f"): range(10, 31), ("sub05", "EP09_05f"): range(69, 91)}
+    frames.update({("sub05", "EP01_01"): range(5, 21), ("sub06", "EP02_02"): range(5, 21)})
+    table = read(make_casme2(tmp_path, rows, frames=frames))
+    assert len(table.samples) == 4 and not table.problems  # the reader keeps them: apex '/' is spotted
+    composite = label_counts(table.samples, label_set="composite")
+    assert composite["by_label"] == {"negative": 0, "positive": 0, "surprise": 1, "outside_set": 3}
+    assert [(r["sample"], r["reason"].split(" (")[0]) for r in composite["left_out"]] == [
+        ("casme2/04/EP12_01f", "no annotated apex"),
+        ("casme2/05/EP09_05f", "apex = onset, no onset-to-apex motion"),
+    ]
+    five = label_counts(table.samples, label_set="casme2-5")  # other sets keep the rule-based mapping
+    assert five["by_label"]["disgust"] == 1 and five["by_label"]["happiness"] == 1 and five["left_out"] == []

@@ -47,3 +47,29 @@ def test_composite_import_keeps_casme2_negatives(tmp_path: Path):
     assert len(feats) == len(ROWS) and feats.excluded == {"casme2": {}, "samm": {}, "smic": {}}
     kept = [(d, feats.classes[y]) for d, y in zip(feats.dataset, feats.y, strict=True)]
     assert kept.count(("casme2", "negative")) == 2
+
+
+def test_prepared_casme2_samples_outside_the_composite_are_left_out_with_their_reason(tmp_path: Path):
+    import json
+
+    from prepared_builders import CASME2_EMOTIONS, make_prepared
+
+    root = make_prepared(
+        tmp_path / "casme2", dataset="casme2", subjects=["01", "02"], emotions=CASME2_EMOTIONS, per_class=1
+    )
+    manifest = root / ".fsr" / "prepared.json"
+    doc = json.loads(manifest.read_text())
+    by_clip = {s["clip"]: s for s in doc["samples"]}
+    by_clip["01_disgust_0"]["apex_source"] = "spotted"  # the sheet had no apex ('/')
+    by_clip["02_happiness_0"]["apex"] = by_clip["02_happiness_0"]["onset"]
+    manifest.write_text(json.dumps(doc))
+    sets = load_sets([root])
+    feats = build_features(sets, label_set="composite", flow_size=28, app_size=32)
+    assert feats.excluded["casme2"] == {
+        "disgust: no annotated apex (not in the MEGC2019 composite)": 1,
+        "happiness: apex = onset, no onset-to-apex motion (not in the MEGC2019 composite)": 1,
+        "others": 2,
+    }
+    assert len(feats) == 4
+    five = build_features(sets, label_set="casme2-5", flow_size=28, app_size=32)
+    assert len(five) == 8 and five.excluded["casme2"] == {}  # only the composite follows the list
