@@ -13,8 +13,9 @@
 
 Targets: Ray / local <= 1.15 for LOSO and <= 1.25 for preprocess. From the measured per-fold
 cost the script prints what a 16-node cluster would take for a five-preset, three-seed
-ablation (68 LOSO folds + 3 LODO folds per preset and seed; a LODO fold trains on ~2/3 of the
-samples, costed as 45 LOSO folds' worth of samples), without measuring one.
+ablation (68 LOSO folds + 3 LODO folds per preset and seed; a LODO fold trains on about 2/3 of
+the samples where a LOSO fold trains on all but one subject's, so it is costed as 0.68 of a LOSO
+fold), without measuring one.
 
     python benchmarks/scale.py [--epochs N] [--workers 2] [--subjects 16 --clips 8] [--skip-preprocess]
 """
@@ -112,7 +113,7 @@ def main() -> None:
         )
         per_fold = local_s * args.workers / len(folds)  # core-seconds per LOSO fold
         fold_trainings = 5 * 3 * (len(folds) + 3)
-        core_s = 5 * 3 * (len(folds) + 45) * per_fold
+        core_s = 5 * 3 * (len(folds) + 3 * 0.68) * per_fold
         for nodes, node_cores in ((16, cores), (16, 16)):
             slots = nodes * node_cores
             wall = core_s / slots + fold_trainings * per_task + start

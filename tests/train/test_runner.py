@@ -197,3 +197,31 @@ def test_a_broken_config_yaml_is_one_line_naming_it(honest_run, tmp_path):
     (copy / "config.yaml").write_text("protocol: loso\nfolds: [casme2/01\n  model: {")
     with pytest.raises(FsrError, match=r"config.yaml: not valid YAML \(line \d+\); the run folder is"):
         config_from_run(copy, {})
+
+
+def test_a_failed_chunk_is_reported_by_fold_after_the_others_are_saved(tmp_path):
+    from fsr_cli.errors import FsrError
+    from fsr_cli.train.engine import Fold
+    from fsr_cli.train.executor import ProcessExecutor
+    from fsr_cli.train.runner import train_folds
+
+    plan = plan_run(config())
+    good = plan.folds[:3]
+    bad = Fold("casme2/bad", np.arange(0, dtype=np.int64), np.arange(1, dtype=np.int64))  # no training data
+    targets = [(f, rundir.fold_dir(tmp_path, f.name)) for f in [*good, bad]]
+    done = []
+    with pytest.raises(FsrError) as err:
+        train_folds(
+            plan.feats,
+            targets,
+            mcfg=plan.mcfg,
+            fit=plan.fit,
+            executor=ProcessExecutor(2),  # chunks [f0, f1] and [f2, bad]: the second fails
+            reporter=Reporter(fold_done=lambda name, skipped: done.append(name)),
+            extra={},
+        )
+    assert str(err.value).startswith("2 fold(s) failed (casme2/03, casme2/bad): UsageError: fold casme2/bad")
+    assert "the other folds are saved" in str(err.value)
+    assert done == ["casme2/01", "casme2/02"]
+    assert all(rundir.is_finished(rundir.fold_dir(tmp_path, f.name)) for f in good[:2])
+    assert not rundir.fold_dir(tmp_path, "casme2/03").exists()
