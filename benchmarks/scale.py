@@ -5,7 +5,7 @@
    through `ProcessExecutor(workers)` and through `RayExecutor` on a Ray instance started for
    the run. Each timing runs from creating the executor (process pool start / ray.init) to its
    close: start-up included. The two runs' predictions are compared (same seed, same folds).
-2. Preprocess: SUBJECTS x CLIPS synthesised CASME II-layout clips (default 16 x 8 = 128),
+2. Preprocess: SUBJECTS x CLIPS synthesised CASME II-layout clips (default 16 x 16 = 256),
    `prepare_dataset(workers=N)` against `prepare_dataset(executor=Ray)`, each on a fresh cache,
    Ray's start-up included (its shutdown after the last clip is printed apart, and with it).
 3. Per-task overhead: the start of a local Ray instance, and the round trip of an empty task
@@ -17,7 +17,7 @@ ablation (68 LOSO folds + 3 LODO folds per preset and seed; a LODO fold trains o
 the samples where a LOSO fold trains on all but one subject's, so it is costed as 0.68 of a LOSO
 fold), without measuring one.
 
-    python benchmarks/scale.py [--epochs N] [--workers 2] [--subjects 16 --clips 8] [--skip-preprocess]
+    python benchmarks/scale.py [--epochs N] [--workers 2] [--subjects 16 --clips 16] [--skip-preprocess]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="epoch budget (default: the preset's)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--subjects", type=int, default=16)
-    parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--skip-loso", action="store_true")
     parser.add_argument("--skip-preprocess", action="store_true")
     args = parser.parse_args()

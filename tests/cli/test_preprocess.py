@@ -195,3 +195,23 @@ def test_an_unwritable_cache_is_found_before_any_clip(dataset, tmp_path):
     with pytest.raises(CacheError):
         prepare_dataset(dataset, cache_root=blocker / "cache", events=Count())
     assert Count.stages == 0  # refused up front, before any clip was computed
+
+
+@pytest.mark.slow
+def test_ray_gives_the_local_summary_exit_code_and_artifacts(dataset, reference, tmp_path):
+    root = shutil.copytree(dataset, tmp_path / "casme2")
+    clips = sorted(p for p in (root / "CASME2_RAW_selected").glob("sub*/*") if p.is_dir())
+    sorted(clips[0].glob("*.jpg"), key=lambda p: int(p.stem[3:]))[3].write_bytes(b"\xff\xd8 torn file")
+    runs = {}
+    for name, extra in (("local", ("--workers", "2")), ("ray", ("--executor", "ray"))):
+        r = fsr("preprocess", str(root), "--cache-dir", str(tmp_path / name), "--json", *extra)
+        assert r.returncode == 3, r.stderr  # one clip failed, the others are prepared
+        runs[name] = json.loads(r.stdout)
+
+    def plain(doc):
+        (ds,) = doc["datasets"]
+        return {**{k: v for k, v in doc.items() if k != "datasets"}, "failed_list": ds["failed"]}
+
+    assert plain(runs["ray"]) == plain(runs["local"]) and runs["ray"]["ok"] == 5
+    got, want = load_prepared(tmp_path / "ray"), load_prepared(tmp_path / "local")
+    assert [s.entry for s in got.samples] == [s.entry for s in want.samples]
