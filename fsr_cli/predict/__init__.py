@@ -52,24 +52,25 @@ def check_clip_paths(paths: list[Path]) -> None:
             raise UsageError(f"{p}: not a video ({kinds}) or a folder of frames")
 
 
-def frame_numbers(clip: Clip) -> list[int]:
-    """Frame numbers --onset/--apex refer to: a video's 0-based index; a folder's file-name numbers.
+def frame_numbers(clip: Clip) -> list[int] | None:
+    """Frame numbers --onset/--apex refer to: a folder's file-name numbers; None for a video
+    (its frames are numbered by their 0-based index, counted as they are decoded).
 
     In a folder whose file names all end in distinct numbers (img46.jpg, as the datasets
     annotate them) those numbers are used; otherwise the 0-based position in natural order.
     """
-    if clip.fps is not None or not clip.names:
-        return list(range(len(clip.frames)))
+    if clip.names is None:
+        return None
     found = [_TRAILING_NUMBER.search(Path(n).stem) for n in clip.names]
     numbers = [int(m.group(1)) for m in found if m]
     if len(numbers) == len(clip.names) and len(set(numbers)) == len(numbers):
         return numbers
-    return list(range(len(clip.frames)))
+    return list(range(len(clip.names)))
 
 
-def _index(numbers: list[int], value: int | None, what: str, path: Path) -> int | None:
-    if value is None:
-        return None
+def _index(numbers: list[int] | None, value: int | None, what: str, path: Path) -> int | None:
+    if value is None or numbers is None:  # a video: the number is the index
+        return value
     try:
         return numbers.index(value)
     except ValueError:
@@ -107,7 +108,9 @@ def prepare_video(
     apex: int | None = None,
     fps: float | None = None,
 ) -> dict:
-    """Read a clip and run prepare_clip on it with the predictor's preprocessing settings.
+    """Stream a clip through prepare_clip with the predictor's preprocessing settings.
+
+    The clip is decoded twice, frame by frame (prepare_clip's two passes), never held whole.
 
     Returns:
         prepare_clip's dict plus "onset_index", "numbers" (frame numbers), "fps", "fps_source",
@@ -116,24 +119,33 @@ def prepare_video(
     Raises:
         SampleError: unreadable clip or no face. UsageError: bad onset/apex/fps.
     """
-    from fsr_cli.preprocess.pipeline import prepare_clip
+    from fsr_cli.preprocess.pipeline import FrameRangeError, prepare_clip
 
     t0 = time.perf_counter()
     clip = _read(Path(path))
-    load_s = time.perf_counter() - t0
+    open_s = time.perf_counter() - t0
     rate, rate_source = _resolve_fps(clip, fps, predictor)
     numbers = frame_numbers(clip)
     i_onset = _index(numbers, onset, "--onset", path)
     i_apex = _index(numbers, apex, "--apex", path)
-    if (i_onset or 0) >= len(clip.frames) - 1:
+    first = i_onset or 0
+    if numbers is not None and first >= len(numbers) - 1:
         raise UsageError(
-            f"{path}: no frame after the onset (frame {numbers[i_onset or 0]}); the apex must come later"
+            f"{path}: no frame after the onset (frame {numbers[first]}); the apex must come later"
         )
-    if i_apex is not None and i_apex <= (i_onset or 0):
-        raise UsageError(f"{path}: --apex {apex} must come after the onset (frame {numbers[i_onset or 0]})")
+    if i_apex is not None and i_apex <= first:
+        shown = numbers[first] if numbers is not None else first
+        raise UsageError(f"{path}: --apex {apex} must come after the onset (frame {shown})")
+
+    def frames():
+        try:
+            yield from clip.stream()
+        except UsageError as exc:  # a frame that cannot be decoded or has another size
+            raise SampleError(str(exc)) from exc
+
     try:
         out = prepare_clip(
-            clip.frames,
+            frames,
             onset=i_onset,
             apex=i_apex,
             size=predictor.crop,
@@ -141,16 +153,27 @@ def prepare_video(
             remove_drift=predictor.remove_drift,
             names=clip.names,
         )
+    except FrameRangeError as exc:
+        if numbers is not None:
+            raise SampleError(f"{path}: {exc}") from exc
+        # a video's frames are counted as it streams: a given frame past its end shows here
+        given, what = (apex, "--apex") if apex is not None and apex >= exc.n_frames else (onset, "--onset")
+        raise UsageError(
+            f"{path}: {what} {given} is not a frame of this clip (frames 0..{exc.n_frames - 1})"
+        ) from None
     except SampleError as exc:
         raise SampleError(f"{path}: {exc}") from exc
-    out["timings"] = {"load": load_s, **out["timings"]}
+    n = out["n_frames"]
+    if first >= n - 1:
+        raise UsageError(f"{path}: no frame after the onset (frame {first} of {n}); the apex must come later")
+    out["timings"]["load"] += open_s
     return {
         **out,
-        "onset_index": i_onset or 0,
-        "numbers": numbers,
+        "onset_index": first,
+        "numbers": numbers if numbers is not None else list(range(n)),
         "fps": rate,
         "fps_source": rate_source,
-        "frames": len(clip.frames),
+        "frames": n,
     }
 
 

@@ -1,4 +1,4 @@
-"""Reading clips: a video file (OpenCV) or a folder of numbered frames, as a list of frames.
+"""Reading clips: a video file (OpenCV) or a folder of numbered frames, streamed frame by frame.
 
 A folder's images are decoded straight to grey, exactly as `fsr preprocess` decodes a dataset's
 frames, so a dataset clip given to `fsr predict` yields the very arrays training read. Videos
@@ -8,6 +8,7 @@ come as BGR frames (what the codec gives) and are converted to grey by the pipel
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,18 +22,79 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
 @dataclass
 class Clip:
+    """A clip on disk, decoded anew on each pass (`stream()`): frames are never all in memory.
+
+    `names` lists a folder's frame files; a video's frames are named 'frame I' and counted as
+    they are decoded (`n_frames` is None until then).
+    """
+
     path: Path
-    frames: list[np.ndarray]  # uint8, in time order: grey (H, W) from a folder, BGR (H, W, 3) from a video
     fps: float | None  # None where the source does not say (a folder of frames)
-    names: list[str]  # frame file names, or 'frame 0', 'frame 1', ... for a video
+    names: list[str] | None  # frame file names of a folder; None for a video
+    files: list[Path] | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return self.files is None
+
+    def stream(self) -> Iterator[np.ndarray]:
+        """One decoding pass: uint8 frames in time order, grey (H, W) from a folder, BGR from a video.
+
+        Raises:
+            UsageError: an unreadable frame, or a frame of another size than the first.
+        """
+        return _video_frames(self.path) if self.is_video else _folder_frames(self.files)
+
+    @property
+    def frames(self) -> list[np.ndarray]:
+        """Every frame, decoded into memory (small clips and tests; the pipeline streams)."""
+        return list(self.stream())
 
 
 def _natural_key(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
-def read_clip(path: Path, *, max_frames: int = 5000) -> Clip:
-    """Read a video file or a folder of frames.
+def _folder_frames(files: list[Path]) -> Iterator[np.ndarray]:
+    import cv2
+
+    from fsr_cli.native import quiet_fd2
+
+    first = None
+    for f in files:
+        with quiet_fd2():  # libjpeg's 'Corrupt JPEG data' lines for frames it still decodes
+            img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # as preprocess decodes dataset frames
+        if img is None:
+            raise UsageError(f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else ""))
+        if first is None:
+            first = img.shape
+        elif img.shape != first:
+            (h0, w0), (h, w) = first, img.shape
+            raise UsageError(
+                f"{f}: {w}x{h} pixels where the clip's first frame {files[0].name} is {w0}x{h0}; "
+                "every frame of a clip must have one size (as `fsr preprocess` requires)"
+            )
+        yield img
+
+
+def _video_frames(path: Path) -> Iterator[np.ndarray]:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise UsageError(f"{path}: OpenCV cannot open this video")
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                return
+            yield img
+    finally:
+        cap.release()
+
+
+def read_clip(path: Path) -> Clip:
+    """Open a video file or a folder of frames (its first frame is decoded to check it).
 
     Raises:
         UsageError: missing path, unknown kind of file, unreadable video or image, no frames.
@@ -49,39 +111,19 @@ def read_clip(path: Path, *, max_frames: int = 5000) -> Clip:
         )
         if not files:
             raise UsageError(f"{path}: no image frames ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
-        from fsr_cli.native import quiet_fd2
-
-        frames = []
-        with quiet_fd2():  # libjpeg's 'Corrupt JPEG data' lines for frames it still decodes
-            for f in files[:max_frames]:
-                img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)  # as preprocess decodes dataset frames
-                if img is None:
-                    raise UsageError(
-                        f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else "")
-                    )
-                if frames and img.shape != frames[0].shape:
-                    (h0, w0), (h, w) = frames[0].shape, img.shape
-                    raise UsageError(
-                        f"{f}: {w}x{h} pixels where the clip's first frame {files[0].name} is {w0}x{h0}; "
-                        "every frame of a clip must have one size (as `fsr preprocess` requires)"
-                    )
-                frames.append(img)
-        return Clip(path, frames, None, [f.name for f in files[:max_frames]])
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise UsageError(f"{path}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder of frames")
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise UsageError(f"{path}: OpenCV cannot open this video")
-        fps = cap.get(cv2.CAP_PROP_FPS) or None
-        frames = []
-        while len(frames) < max_frames:
-            ok, img = cap.read()
-            if not ok:
-                break
-            frames.append(img)
-    finally:
-        cap.release()
-    if not frames:
+        clip = Clip(path, None, [f.name for f in files], files)
+    else:
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            kinds = ", ".join(sorted(VIDEO_SUFFIXES))
+            raise UsageError(f"{path}: not a video ({kinds}) or a folder of frames")
+        cap = cv2.VideoCapture(str(path))
+        try:
+            if not cap.isOpened():
+                raise UsageError(f"{path}: OpenCV cannot open this video")
+            fps = cap.get(cv2.CAP_PROP_FPS) or None
+        finally:
+            cap.release()
+        clip = Clip(path, float(fps) if fps else None, None)
+    if next(iter(clip.stream()), None) is None:
         raise UsageError(f"{path}: no frame could be decoded")
-    return Clip(path, frames, float(fps) if fps else None, [f"frame {i}" for i in range(len(frames))])
+    return clip

@@ -99,19 +99,43 @@ def _shifted(box: Box, shift: np.ndarray) -> Box:
     return Box(box.left + dx, box.top + dy, box.right + dx, box.bottom + dy)
 
 
-def _raw_drift(frames: list[np.ndarray], box: Box, src: np.ndarray, onset: int) -> np.ndarray:
-    """Unsmoothed translation (T, 2) of the stable points, tracking outwards from the onset.
+class DriftTracker:
+    """Unsmoothed translation of the stable points of frames fed one at a time, moving away from
+    the onset (streaming: no frame is kept).
 
-    Each frame's predictor box is the onset box moved by the neighbour frame's estimate: the
+    Each frame's predictor box is the onset box moved by the previous frame's estimate: the
     predictor underestimates a displacement of the face inside a fixed box.
     """
+
+    def __init__(self, box: Box, onset_points: np.ndarray):
+        self.box, self.src = box, onset_points[list(STABLE_POINTS)]
+        self.prev = np.zeros(2)
+
+    def add(self, frame: np.ndarray) -> np.ndarray:
+        """The shift (2,) of `frame`'s stable points from the onset's."""
+        found = landmarks(frame, _shifted(self.box, self.prev))[list(STABLE_POINTS)]
+        self.prev = (found - self.src).mean(axis=0)
+        return self.prev
+
+
+def _raw_drift(frames: list[np.ndarray], box: Box, onset_points: np.ndarray, onset: int) -> np.ndarray:
+    """Unsmoothed translation (T, 2) of the stable points, tracking outwards from the onset."""
     shifts = np.zeros((len(frames), 2))
     for order in (range(onset + 1, len(frames)), range(onset - 1, -1, -1)):
-        prev = np.zeros(2)
+        tracker = DriftTracker(box, onset_points)
         for i in order:
-            found = landmarks(frames[i], _shifted(box, prev))[list(STABLE_POINTS)]
-            shifts[i] = prev = (found - src).mean(axis=0)
+            shifts[i] = tracker.add(frames[i])
     return shifts
+
+
+def smooth_drift(shifts: np.ndarray, *, onset_index: int, fps: float) -> np.ndarray:
+    """Raw shifts (T, 2) -> per-frame rigid drift (T, 2, 3), smoothed and zero at the onset."""
+    window = max(5, int(round(SMOOTH_SECONDS * fps)) | 1)
+    shifts = savgol(shifts, window=window, order=SMOOTH_ORDER)  # (T, 2)
+    shifts -= shifts[onset_index]
+    drift = np.repeat(np.eye(2, 3)[None], len(shifts), axis=0)  # (T, 2, 3)
+    drift[:, :, 2] = shifts
+    return drift
 
 
 def track_drift(
@@ -126,13 +150,21 @@ def track_drift(
         onset_index: index of the onset in `frames`.
         fps: frame rate, which sets the smoothing window.
     """
-    src = onset_points[list(STABLE_POINTS)]
-    window = max(5, int(round(SMOOTH_SECONDS * fps)) | 1)
-    shifts = savgol(_raw_drift(frames, box, src, onset_index), window=window, order=SMOOTH_ORDER)  # (T, 2)
-    shifts -= shifts[onset_index]
-    drift = np.repeat(np.eye(2, 3)[None], len(frames), axis=0)  # (T, 2, 3)
-    drift[:, :, 2] = shifts
-    return drift
+    raw = _raw_drift(frames, box, onset_points, onset_index)
+    return smooth_drift(raw, onset_index=onset_index, fps=fps)
+
+
+def compensation(drift: np.ndarray) -> tuple[np.ndarray, float]:
+    """(the drift to remove, its largest displacement in px): none where it stays under DRIFT_MIN_PX."""
+    drift_px = float(np.linalg.norm(drift[:, :, 2], axis=1).max())
+    if drift_px < DRIFT_MIN_PX:
+        drift = np.repeat(np.eye(2, 3)[None], len(drift), axis=0)
+    return drift, drift_px
+
+
+def frame_matrices(canon: np.ndarray, drift: np.ndarray) -> list[np.ndarray]:
+    """Each frame's warp (2, 3): the canonical matrix after the frame's drift is undone."""
+    return [(_h(canon) @ np.linalg.inv(_h(d)))[:2] for d in drift]
 
 
 def _h(mat: np.ndarray) -> np.ndarray:
@@ -171,13 +203,10 @@ def align_clip(
 ) -> Aligned:
     """Warp every frame into the canonical crop, compensating rigid drift relative to the onset."""
     canon = alignment_matrix(onset_points, size=size)
-    still = np.repeat(np.eye(2, 3)[None], len(frames), axis=0)  # (T, 2, 3)
-    drift, drift_px = still, 0.0
+    drift, drift_px = np.repeat(np.eye(2, 3)[None], len(frames), axis=0), 0.0  # (T, 2, 3)
     if remove_drift and len(frames) > 1:
         drift = track_drift(frames, box=box, onset_points=onset_points, onset_index=onset_index, fps=fps)
-        drift_px = float(np.linalg.norm(drift[:, :, 2], axis=1).max())
-        if drift_px < DRIFT_MIN_PX:
-            drift = still
-    mats = [(_h(canon) @ np.linalg.inv(_h(d)))[:2] for d in drift]
+        drift, drift_px = compensation(drift)
+    mats = frame_matrices(canon, drift)
     out = np.stack([warp(f, m, size=size) for f, m in zip(frames, mats, strict=True)])  # (T, S, S)
     return Aligned(out, canon, drift, drift_px)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,15 +78,19 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, code)
 
 
-def _check_range(n: int, onset: int, apex_i: int | None, offset: int) -> None:
-    if not 0 <= onset <= offset < n:
-        raise SampleError(f"onset {onset} / offset {offset} outside the clip's {n} frames")
-    if apex_i is not None and not onset <= apex_i <= offset:
-        raise SampleError(f"apex {apex_i} outside onset..offset {onset}..{offset}")
+FrameSource = Callable[[], Iterable[np.ndarray]]  # each call: a fresh pass over the clip's frames
+
+
+class FrameRangeError(SampleError):
+    """An onset, apex or offset index outside the frames the clip turned out to have."""
+
+    def __init__(self, message: str, n_frames: int):
+        super().__init__(message)
+        self.n_frames = n_frames
 
 
 def prepare_clip(
-    frames: list[np.ndarray],
+    frames: Sequence[np.ndarray] | FrameSource,
     *,
     onset: int | None = None,
     apex: int | None = None,
@@ -99,9 +103,15 @@ def prepare_clip(
 ) -> dict:
     """Run face -> align -> apex -> flow on one clip of raw frames.
 
+    The frames are read in two passes and never held at full size: the first finds the face on
+    the onset and tracks the rigid drift (landmarks of every frame), the second warps each frame
+    into the aligned crop. Only the crops (T x size x size bytes) are kept, so a minute of
+    640x480 video at 200 fps needs about 200 MB, not 3.7 GB.
+
     Args:
-        frames: the clip, grey or BGR uint8, in time order.
-        onset, apex, offset: indices into `frames` (onset default 0, offset default the last
+        frames: the clip, grey or BGR uint8, in time order: a sequence, or a callable giving a
+            fresh iterator over them on each call (a video decoded as it streams).
+        onset, apex, offset: indices into the frames (onset default 0, offset default the last
             frame, apex None = spot it between onset and offset).
         size: side of the square aligned crop.
         fps: frame rate (sets the drift and spotting smoothing).
@@ -113,57 +123,99 @@ def prepare_clip(
         {'flow': (3, S, S) float32 [u, v, strain], 'onset': (S, S) uint8, 'apex': (S, S) uint8,
          'apex_index': int, 'apex_source': 'annotated' | 'spotted', 'box': [l, t, r, b],
          'detector': 'hog' | 'cnn', 'drift_px': float, 'curve': (T,) spotting curve or None,
-         'timings': {stage: seconds}}
+         'n_frames': frames read (up to the offset), 'timings': {stage: seconds, 'load': decoding}}
 
     Raises:
-        SampleError: no face on the onset frame, or indices out of order.
+        SampleError: no face on the onset frame, indices out of order or outside the clip, or
+            frames that changed between the passes.
     """
     hook = on_stage or (lambda stage: None)
+    source = frames if callable(frames) else (lambda: frames)
     onset = 0 if onset is None else onset
-    offset = len(frames) - 1 if offset is None else offset
-    _check_range(len(frames), onset, apex, offset)
-    clip = [to_grey(f) for f in frames[onset : offset + 1]]
-    timings: dict[str, float] = {}
+    if offset is not None and not onset <= offset:
+        raise SampleError(f"onset {onset} > offset {offset}")
+    timings: dict[str, float] = {"load": 0.0, "face": 0.0, "align": 0.0}
 
-    t0 = time.perf_counter()
-    name = names[onset] if names else f"frame {onset}"
-    box, detector = face.detect_face(clip[0], name=name)
-    points = face.landmarks(clip[0], box)
-    t1 = time.perf_counter()
-    timings["face"] = t1 - t0
-    hook("face")
+    def clip_frames():
+        """(index, grey frame) for onset..offset, the decoding timed as 'load'."""
+        it, i = iter(source()), 0
+        while offset is None or i <= offset:
+            t = time.perf_counter()
+            frame = next(it, None)
+            timings["load"] += time.perf_counter() - t
+            if frame is None:
+                return
+            if i >= onset:
+                yield i, to_grey(frame)
+            i += 1
 
-    aligned = align.align_clip(
-        clip, box=box, onset_points=points, onset_index=0, size=size, fps=fps, remove_drift=remove_drift
-    )
-    t2 = time.perf_counter()
-    timings["align"] = t2 - t1
+    seen, tracker, shifts = 0, None, []
+    for i, grey in clip_frames():
+        t = time.perf_counter()
+        if tracker is None:
+            name = names[onset] if names else f"frame {onset}"
+            box, detector = face.detect_face(grey, name=name)
+            points = face.landmarks(grey, box)
+            tracker = align.DriftTracker(box, points)
+            shifts.append(np.zeros(2))
+            timings["face"] = time.perf_counter() - t
+            hook("face")
+        elif remove_drift:
+            shifts.append(tracker.add(grey).copy())
+            timings["align"] += time.perf_counter() - t
+        seen = i + 1
+    n = len(shifts)
+    last = onset + n - 1
+    if n == 0 or (offset is not None and last < offset):
+        shown = offset if offset is not None else onset
+        total = max(seen, last + 1)
+        raise FrameRangeError(f"onset {onset} / offset {shown} outside the clip's {total} frames", total)
+    if apex is not None and not onset <= apex <= last:
+        raise FrameRangeError(f"apex {apex} outside onset..offset {onset}..{last}", last + 1)
+
+    t, loaded = time.perf_counter(), timings["load"]
+    canon = align.alignment_matrix(points, size=size)
+    drift, drift_px = np.repeat(np.eye(2, 3)[None], n, axis=0), 0.0
+    if remove_drift and n > 1:
+        drift, drift_px = align.compensation(align.smooth_drift(np.stack(shifts), onset_index=0, fps=fps))
+    mats = align.frame_matrices(canon, drift)
+    crops = np.empty((n, size, size), np.uint8)
+    k = -1
+    for k, (_, grey) in enumerate(clip_frames()):
+        if k >= n:
+            break
+        crops[k] = align.warp(grey, mats[k], size=size)
+    if k + 1 != n:
+        raise SampleError(f"the clip gave {k + 1} frames on its second reading, {n} on its first")
+    timings["align"] += time.perf_counter() - t - (timings["load"] - loaded)  # decoding is 'load'
     hook("align")
+    t2 = time.perf_counter()
 
     curve = None
     if apex is None:
-        rel, curve = apex_stage.spot_apex(aligned.frames, onset_index=0, fps=fps)
-        apex_index, source = onset + rel, "spotted"
+        rel, curve = apex_stage.spot_apex(crops, onset_index=0, fps=fps)
+        apex_index, source_kind = onset + rel, "spotted"
     else:
-        apex_index, source = apex, "annotated"
+        apex_index, source_kind = apex, "annotated"
     t3 = time.perf_counter()
     timings["apex"] = t3 - t2
     hook("apex")
 
-    onset_img, apex_img = aligned.frames[0], aligned.frames[apex_index - onset]
+    onset_img, apex_img = crops[0], crops[apex_index - onset]
     motion = flow.flow_and_strain(onset_img, apex_img)  # (3, S, S)
     timings["flow"] = time.perf_counter() - t3
     hook("flow")
     return {
         "flow": motion,
-        "onset": onset_img,
-        "apex": apex_img,
+        "onset": onset_img.copy(),
+        "apex": apex_img.copy(),
         "apex_index": apex_index,
-        "apex_source": source,
+        "apex_source": source_kind,
         "box": box.as_list(),
         "detector": detector,
-        "drift_px": aligned.drift_px,
+        "drift_px": drift_px,
         "curve": curve,
+        "n_frames": onset + n,
         "timings": timings,
     }
 

@@ -1,5 +1,7 @@
 """The predict library: which models a run gives, and that a clip is prepared as training prepared it."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -130,12 +132,13 @@ def test_folder_without_frame_rate_needs_fps(world):
 
 
 def test_frame_numbers():
-    frames = [np.zeros((2, 2, 3), np.uint8)] * 3
-    assert frame_numbers(Clip(None, frames, None, ["img46.jpg", "img47.jpg", "img100.jpg"])) == [46, 47, 100]
-    assert frame_numbers(Clip(None, frames, None, ["a.jpg", "b.jpg", "c7.jpg"])) == [0, 1, 2]
-    # numbers that repeat: positions
-    assert frame_numbers(Clip(None, frames, None, ["x1.jpg", "y1.jpg", "z2.jpg"])) == [0, 1, 2]
-    assert frame_numbers(Clip(None, frames, 30.0, ["frame 0", "frame 1", "frame 2"])) == [0, 1, 2]
+    def folder(*names):
+        return Clip(Path("clip"), None, list(names), [Path(n) for n in names])
+
+    assert frame_numbers(folder("img46.jpg", "img47.jpg", "img100.jpg")) == [46, 47, 100]
+    assert frame_numbers(folder("a.jpg", "b.jpg", "c7.jpg")) == [0, 1, 2]
+    assert frame_numbers(folder("x1.jpg", "y1.jpg", "z2.jpg")) == [0, 1, 2]  # numbers that repeat: positions
+    assert frame_numbers(Clip(Path("clip.mp4"), 30.0, None)) is None  # a video: 0-based indices
 
 
 def test_a_folder_with_a_frame_of_another_size_is_refused(tmp_path):
@@ -148,7 +151,7 @@ def test_a_folder_with_a_frame_of_another_size_is_refused(tmp_path):
     with pytest.raises(
         UsageError, match=r"img3.png: 48x48 pixels where the clip's first frame img1.png is 64x64"
     ):
-        read_clip(tmp_path)
+        list(read_clip(tmp_path).stream())  # the frames are checked as they stream
     (tmp_path / "img3.png").write_bytes(b"")
     with pytest.raises(UsageError, match=r"img3.png: unreadable image \(an empty file\)"):
-        read_clip(tmp_path)
+        list(read_clip(tmp_path).stream())

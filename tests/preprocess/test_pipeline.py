@@ -53,7 +53,7 @@ def test_prepare_clip_returns_the_documented_arrays(make_brow_clip):
     assert out["onset"].shape == out["apex"].shape == (96, 96) and out["apex"].dtype == np.uint8
     assert (out["apex_index"], out["apex_source"], out["detector"]) == (6, "annotated", "hog")
     assert np.allclose(out["box"], [175, 76, 265, 166], atol=3)
-    assert set(out["timings"]) == {"face", "align", "apex", "flow"}
+    assert set(out["timings"]) == {"load", "face", "align", "apex", "flow"}
     # The brows rise: strong upward (negative v) flow above the eyes, little below the nose.
     v = out["flow"][1]
     assert v[10:26].min() < -1.0 and np.abs(v[70:]).max() < 0.5
