@@ -176,7 +176,7 @@ def main() -> None:
             modes = ("old", "new") if seconds <= 10 else ("new",)
             res = {m: measure(m, video, ckpt, args) for m in modes}
             new = res["new"]
-            head = f"{seconds:g} s clip: {new['frames']} frames, apex spotted at {new['apex']} (true {true_apex})"
+            head = f"{seconds:g} s clip: {new['frames']} frames, apex at {new['apex']} (true {true_apex})"
             print(f"\n{head}", flush=True)
             print(f"  {'':7}" + "".join(f"{m:>10}" for m in modes))
             for key in TIMING_KEYS:
