@@ -188,13 +188,20 @@ class RayExecutor:
 
     With no address (and no Ray already initialised in this process) a local instance with this
     machine's cores is started for the run and shut down after it. Each task asks for `cpus` CPUs
-    (and `gpus` GPUs); `workers` is how many such tasks the cluster can run at once. The shared
+    and `gpus` GPUs (None: one where the cluster has GPUs, else none); `workers` is how many such
+    tasks the cluster can run at once. The shared
     data is put into the object store once; progress comes back through a small actor.
     A task that raises or whose worker dies is retried RAY_RETRIES times, then yields JobFailed.
     """
 
     def __init__(
-        self, address: str | None = None, *, cpus: float = 1, gpus: float = 0, setup=None, torch_threads=True
+        self,
+        address: str | None = None,
+        *,
+        cpus: float = 1,
+        gpus: float | None = 0,
+        setup=None,
+        torch_threads=True,
     ):
         self.ray = import_ray()
         self.address, self.cpus, self.gpus, self.setup = address, cpus, gpus, setup
@@ -202,6 +209,8 @@ class RayExecutor:
         self._owned = False
         self._connect()
         res = self.ray.cluster_resources()
+        if gpus is None:
+            gpus = self.gpus = 1 if res.get("GPU") else 0
         slots = int(res.get("CPU", 1) // cpus)
         if gpus:
             slots = min(slots, int(res.get("GPU", 0) // gpus))
@@ -258,6 +267,7 @@ class RayExecutor:
         )
         threads = max(1, int(self.cpus)) if self.torch_threads else None
         shared_ref = ray.put(shared)  # once, whatever the number of jobs
+        pending: dict = {}
         try:
             pending = {
                 task.remote(fn, shared_ref, job, _RayProgress(sink, i), threads, self.setup): i
@@ -274,7 +284,7 @@ class RayExecutor:
                         result = _failure(cause if isinstance(cause, BaseException) else exc)
                     yield i, result
         finally:
-            for ref in list(locals().get("pending", {})):
+            for ref in pending:  # the caller stopped early (an error, Ctrl-C): nothing left running
                 ray.cancel(ref, force=True)
             stop.set()
             pump.join()
@@ -368,7 +378,7 @@ def make_executor(
     *,
     executor: str = "local",
     address: str | None = None,
-    gpus: float = 0,
+    gpus: float | None = 0,
     setup=None,
     torch_threads: bool = True,
 ) -> Executor:

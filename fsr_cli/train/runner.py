@@ -377,15 +377,10 @@ def run_training(
 
 
 def open_executor(cfg: TrainConfig) -> Executor:
-    """The run's executor; under Ray each task asks for a GPU when the run is to train on one."""
-    gpus = 0
-    if cfg.executor == "ray" and cfg.device != "cpu":
-        gpus = 1 if cfg.device.startswith("cuda") else 0
-    executor = make_executor(cfg.workers, executor=cfg.executor, address=cfg.ray_address, gpus=gpus)
-    if cfg.executor == "ray" and cfg.device == "auto" and executor.resources.get("GPU"):
-        close(executor)  # a GPU cluster: the auto device is a GPU, so each task asks for one
-        executor = make_executor(cfg.workers, executor="ray", address=cfg.ray_address, gpus=1)
-    return executor
+    """The run's executor; under Ray each task asks for a GPU when the run is to train on one
+    (`--device auto`: where the cluster has GPUs)."""
+    gpus = {"cpu": 0, "auto": None}.get(cfg.device, 1)
+    return make_executor(cfg.workers, executor=cfg.executor, address=cfg.ray_address, gpus=gpus)
 
 
 def device_for(cfg: TrainConfig) -> str:
