@@ -3,8 +3,9 @@
 For each dataset (synthesised with `fsr synth --angle A` and preprocessed, or prepared folders
 given with --data), LOSO over its subjects with the same folds and seed:
 
-1. learned: the facesleuth-r preset as it is (every fold draws one random start for its layers
-   from its seed): every layer's final angle, axial mean +- std over the folds (angles are
+1. learned: the facesleuth-r-search preset as it is (every fold draws one random start for its
+   layers from its seed; the default facesleuth-r starts at 90 degrees, so only --preset
+   facesleuth-r-search tests whether an angle can find an axis): every layer's final angle, axial mean +- std over the folds (angles are
    orientations, period 180), the share of folds within 10 degrees of the data's axis (90 + the
    synth --angle; 90 for other data), the share of folds with every layer there, and UF1;
 2. fixed sweep: the same preset with every angle held at 0, 45, 90 and 135 degrees (theta's
@@ -125,7 +126,7 @@ def main() -> None:
     parser.add_argument("--angles", nargs="*", type=float, default=[0.0, 45.0], help="synth --angle values")
     parser.add_argument("--subjects", type=int, default=24)
     parser.add_argument("--clips", type=int, default=10)
-    parser.add_argument("--preset", default="facesleuth-r")
+    parser.add_argument("--preset", default="facesleuth-r-search")
     parser.add_argument("--labels", default="composite")
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--seed", type=int, default=0)

@@ -118,6 +118,20 @@ def clip_frames(
     return tuple(numbers), tuple(frames[n] for n in numbers)
 
 
+def size_mismatch(path: Path, shape: tuple, first: Path, first_shape: tuple) -> str | None:
+    """Why frame `path` cannot join a clip whose first frame is `first`, or None when sizes agree.
+
+    One rule and one message for `fsr preprocess` and `fsr predict`.
+    """
+    if shape[:2] == first_shape[:2]:
+        return None
+    (h0, w0), (h, w) = first_shape[:2], shape[:2]
+    return (
+        f"{path}: {w}x{h} pixels where the clip's first frame {first.name} is {w0}x{h0}; "
+        "every frame of a clip must have one size"
+    )
+
+
 def number_ranges(numbers: list[int], *, limit: int = 6) -> str:
     """[1, 2, 3, 7, 9, 10] -> '1-3, 7, 9-10' (at most `limit` runs, then '...')."""
     runs: list[list[int]] = []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fsr_cli.data.frames import size_mismatch
 from fsr_cli.errors import UsageError
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -68,12 +69,8 @@ def _folder_frames(files: list[Path]) -> Iterator[np.ndarray]:
             raise UsageError(f"{f}: unreadable image" + (" (an empty file)" if f.stat().st_size == 0 else ""))
         if first is None:
             first = img.shape
-        elif img.shape != first:
-            (h0, w0), (h, w) = first, img.shape
-            raise UsageError(
-                f"{f}: {w}x{h} pixels where the clip's first frame {files[0].name} is {w0}x{h0}; "
-                "every frame of a clip must have one size (as `fsr preprocess` requires)"
-            )
+        elif why := size_mismatch(f, img.shape, files[0], first):
+            raise UsageError(why)
         yield img
 
 

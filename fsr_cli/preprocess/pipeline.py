@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fsr_cli.cache import Cache, Entry, make_key
+from fsr_cli.data.frames import size_mismatch
 from fsr_cli.data.sample import Sample
 from fsr_cli.errors import SampleError
 from fsr_cli.prepared import FLOW_STAGE, PreparedSample
@@ -252,12 +253,8 @@ def _decode_frames(data: list[bytes], sample: Sample) -> list[np.ndarray]:
             img = None
         if img is None:
             raise SampleError(f"unreadable image {path}")
-        if frames and img.shape != frames[0].shape:
-            (h0, w0), (h, w) = frames[0].shape, img.shape
-            raise SampleError(
-                f"frames of different sizes in {sample.frames[0].parent}: {path.name} is {w}x{h} pixels, "
-                f"{sample.frames[0].name} {w0}x{h0}"
-            )
+        if frames and (why := size_mismatch(path, img.shape, sample.frames[0], frames[0].shape)):
+            raise SampleError(why)
         frames.append(img)
     return frames
 

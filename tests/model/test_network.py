@@ -5,8 +5,15 @@ from fsr_cli.model.config import list_presets, load_preset
 from fsr_cli.model.network import build_model, count_params
 from fsr_cli.model.soa import SOA
 
-PRESETS = ["facesleuth-r", "cva", "no-orientation", "motion-only", "appearance-only"]
-N_SOA = {"facesleuth-r": 3, "cva": 3, "no-orientation": 0, "motion-only": 3, "appearance-only": 0}
+N_SOA = {  # SOA blocks per preset
+    "facesleuth-r": 3,
+    "facesleuth-r-search": 3,
+    "cva": 3,
+    "no-orientation": 0,
+    "motion-only": 3,
+    "appearance-only": 0,
+}
+PRESETS = list(N_SOA)
 
 
 def test_all_presets_are_shipped():
@@ -50,7 +57,8 @@ def test_soa_parameter_overhead_is_under_one_percent():
 
 
 def test_theta_starts_at_random_reproducibly_or_at_the_given_angle():
-    cfg = load_preset("facesleuth-r")
+    assert build_model(load_preset("facesleuth-r")).thetas_deg() == [90.0] * 3  # the default starts vertical
+    cfg = load_preset("facesleuth-r-search")
     assert cfg.theta_init_deg is None
 
     def start(seed: int) -> list[float]:

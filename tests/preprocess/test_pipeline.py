@@ -114,8 +114,8 @@ def test_bad_samples_are_reported_not_raised(tmp_path, clip_paths):
         "empty": (make_sample(empty), rf"^empty frame file {empty[3]} \(0 bytes\)$"),
         "sizes": (
             make_sample(sizes),
-            rf"^frames of different sizes in {sizes[0].parent}: {sizes[2].name} is 80x60 pixels, "
-            rf"{sizes[0].name} {w}x{h}$",
+            rf"^{sizes[2]}: 80x60 pixels where the clip's first frame {sizes[0].name} is {w}x{h}; "
+            "every frame of a clip must have one size$",
         ),
         "no face": (make_sample(faceless, apex=None), rf"^no face found in {faceless[0]}$"),
         "corrupt": (make_sample(corrupt), rf"^unreadable image {corrupt[4]}$"),

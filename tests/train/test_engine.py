@@ -34,8 +34,9 @@ def toy():
 
 @pytest.fixture(scope="module")
 def small_run(toy):
-    """4 folds, 3 epochs of the full preset: the run most tests look at."""
-    cfg = load_preset("facesleuth-r")
+    """4 folds, 3 epochs of the preset with every mechanism (random starts, blurred bins, tied
+    layers, adaptive noise): the run most tests look at."""
+    cfg = load_preset("facesleuth-r-search")
     fit = FitConfig.from_model(cfg, seed=7, epochs=3, batch_size=16)
     folds = group_folds(toy["groups"], 4)
     ticks = []
@@ -74,6 +75,14 @@ def test_theta_starts_from_the_fold_seed_and_moves(small_run):
         starts.append(start)
         assert max(abs(a - b) for a, b in zip(start, r.history[-1]["theta_deg"], strict=True)) > 0.5
     assert len({tuple(s) for s in starts}) == len(folds)  # every fold starts elsewhere
+
+
+def test_the_default_angle_starts_vertical_and_is_learned(toy):
+    cfg = load_preset("facesleuth-r")
+    fit = FitConfig.from_model(cfg, seed=0, epochs=3, batch_size=16)
+    (r,) = fit_folds(cfg, fit, **_arrays(toy), folds=group_folds(toy["groups"], 4)[:1])
+    assert build_model(cfg).thetas_deg() == [90.0] * 3
+    assert all(abs(t - 90.0) > 1e-4 for t in r.history[-1]["theta_deg"])  # a parameter, not a buffer
 
 
 def test_same_call_twice_is_identical(small_run, toy):
@@ -143,7 +152,7 @@ def test_flow_noise_rises_only_while_the_training_loss_sits_near_its_floor(toy, 
 
 @pytest.mark.parametrize("epochs", [1, 2, 5, 30])
 def test_soa_blur_narrows_to_the_exact_bins_before_the_last_epoch(epochs):
-    cfg = load_preset("facesleuth-r")
+    cfg = load_preset("facesleuth-r-search")
     widths = [soa_blur_at(cfg, e, epochs=epochs) for e in range(epochs)]
     assert widths[-1] == 0.0
     assert all(a >= b for a, b in zip(widths[:-1], widths[1:], strict=True))  # never widens again
@@ -156,7 +165,7 @@ def test_soa_blur_narrows_to_the_exact_bins_before_the_last_epoch(epochs):
 @pytest.mark.parametrize("tie", [True, False])
 def test_tied_angles_turn_as_one_while_the_bins_are_blurred(toy, tie):
     # 4 epochs, the first 2 blurred: tied layers share their angle through epoch 2, then part
-    cfg = load_preset("facesleuth-r", soa_blur=1.0, soa_blur_frac=0.5, soa_tie=tie)
+    cfg = load_preset("facesleuth-r-search", soa_blur=1.0, soa_blur_frac=0.5, soa_tie=tie)
     fit = FitConfig.from_model(cfg, seed=0, epochs=4, batch_size=16)
     (r,) = fit_folds(cfg, fit, **_arrays(toy), folds=group_folds(toy["groups"], 4)[:1])
     spread = [max(h["theta_deg"]) - min(h["theta_deg"]) for h in r.history]
