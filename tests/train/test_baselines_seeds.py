@@ -163,7 +163,9 @@ def test_paired_bootstrap(two_seeds):
     assert d["uf1_diff"] == pytest.approx(metrics["uf1"] - evaluate_run(seed_dir(path, 0))["uf1"], abs=1e-3)
     assert d["ci95"][0] <= d["uf1_diff"] <= d["ci95"][1] and d["n_subjects"] == 5
     perfect = {"classes": metrics["classes"], "preds": {**a["preds"], "pred": a["preds"]["true"]}}
-    better = paired_bootstrap(perfect, a, run_a="p", run_b="a", draws=500)
+    constant = np.full(len(a["preds"]["true"]), metrics["classes"][0])  # every sample called negative
+    one_class = {"classes": metrics["classes"], "preds": {**a["preds"], "pred": constant}}
+    better = paired_bootstrap(perfect, one_class, run_a="p", run_b="c", draws=500)
     assert better["ci95"][0] > 0 and better["p_a_not_better"] == 0
     other = {"classes": metrics["classes"], "preds": {k: v[:0] for k, v in a["preds"].items()}}
     with pytest.raises(UsageError, match="share no sample"):
