@@ -4,10 +4,11 @@ For each dataset (synthesised with `fsr synth --angle A` and preprocessed, or pr
 given with --data), LOSO over its subjects with the same folds and seed:
 
 1. learned: the facesleuth-r-search preset as it is (every fold draws one random start for its
-   layers from its seed; the default facesleuth-r starts at 90 degrees, so only --preset
-   facesleuth-r-search tests whether an angle can find an axis): every layer's final angle, axial mean +- std over the folds (angles are
-   orientations, period 180), the share of folds within 10 degrees of the data's axis (90 + the
-   synth --angle; 90 for other data), the share of folds with every layer there, and UF1;
+   layers from its seed; the default facesleuth-r starts at 90 degrees, so only the search
+   preset tests whether an angle can find an axis): every layer's final angle, axial mean +- std
+   over the folds (angles are orientations, period 180), the share of folds within 10 degrees of
+   the data's axis (90 + the synth --angle; 90 for other data), the share of folds with every
+   layer there, and UF1;
 2. fixed sweep: the same preset with every angle held at 0, 45, 90 and 135 degrees (theta's
    learning rate set to 0): pooled UF1, the mean final training loss and the mean final flow-noise
    std at each angle (the presets raise the noise while a fold fits its training set, so the
