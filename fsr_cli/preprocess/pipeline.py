@@ -82,6 +82,11 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
 FrameSource = Callable[[], Iterable[np.ndarray]]  # each call: a fresh pass over the clip's frames
 
 
+# A clip whose grey frames fit in this many bytes is kept from the first pass for the second
+# (a dataset clip, a few seconds of video); a longer one is decoded again instead.
+KEEP_BYTES = 256 * 2**20
+
+
 class FrameRangeError(SampleError):
     """An onset, apex or offset index outside the frames the clip turned out to have."""
 
@@ -104,9 +109,10 @@ def prepare_clip(
 ) -> dict:
     """Run face -> align -> apex -> flow on one clip of raw frames.
 
-    The frames are read in two passes and never held at full size: the first finds the face on
-    the onset and tracks the rigid drift (landmarks of every frame), the second warps each frame
-    into the aligned crop. Only the crops (T x size x size bytes) are kept, so a minute of
+    The frames are read in two passes: the first finds the face on the onset and tracks the
+    rigid drift (landmarks of every frame), the second warps each frame into the aligned crop.
+    The first pass's grey frames are kept for the second while they fit KEEP_BYTES; a longer
+    clip is decoded again, so that only the crops (T x size x size bytes) stay: a minute of
     640x480 video at 200 fps needs about 200 MB, not 3.7 GB.
 
     Args:
@@ -151,6 +157,7 @@ def prepare_clip(
             i += 1
 
     seen, tracker, shifts = 0, None, []
+    kept: list[np.ndarray] | None = []  # pass 1's grey frames while they fit KEEP_BYTES
     for i, grey in clip_frames():
         t = time.perf_counter()
         if tracker is None:
@@ -161,9 +168,13 @@ def prepare_clip(
             shifts.append(np.zeros(2))
             timings["face"] = time.perf_counter() - t
             hook("face")
-        elif remove_drift:
-            shifts.append(tracker.add(grey).copy())
+        else:
+            shifts.append(tracker.add(grey).copy() if remove_drift else np.zeros(2))
             timings["align"] += time.perf_counter() - t
+        if kept is not None and (len(kept) + 1) * grey.nbytes <= KEEP_BYTES:
+            kept.append(grey)
+        else:
+            kept = None  # too long to keep: the second pass decodes again
         seen = i + 1
     n = len(shifts)
     last = onset + n - 1
@@ -182,7 +193,8 @@ def prepare_clip(
     mats = align.frame_matrices(canon, drift)
     crops = np.empty((n, size, size), np.uint8)
     k = -1
-    for k, (_, grey) in enumerate(clip_frames()):
+    second = enumerate(kept) if kept is not None else ((k, g) for k, (_, g) in enumerate(clip_frames()))
+    for k, grey in second:
         if k >= n:
             break
         crops[k] = align.warp(grey, mats[k], size=size)

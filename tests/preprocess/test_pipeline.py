@@ -59,6 +59,28 @@ def test_prepare_clip_returns_the_documented_arrays(make_brow_clip):
     assert v[10:26].min() < -1.0 and np.abs(v[70:]).max() < 0.5
 
 
+def test_a_streamed_clip_gives_the_arrays_of_the_same_clip_in_memory(make_brow_clip, monkeypatch):
+    from fsr_cli.preprocess import pipeline
+
+    frames = make_brow_clip(n=30, apex=12, drift=(2.0, 1.0))
+    passes = []
+
+    def stream():  # a source decoded anew on every pass, as a video is
+        passes.append(1)
+        return (f.copy() for f in frames)
+
+    want = prepare_clip(frames, fps=200.0)
+    monkeypatch.setattr(pipeline, "KEEP_BYTES", 0)  # too long to keep: the second pass reads again
+    got = prepare_clip(stream, fps=200.0)
+    assert len(passes) == 2 and got["n_frames"] == 30
+    for key in ("flow", "onset", "apex"):
+        np.testing.assert_array_equal(got[key], want[key])
+    assert (got["apex_index"], got["drift_px"]) == (want["apex_index"], want["drift_px"])
+    assert got["drift_px"] > 1  # the drift was tracked and removed
+    still = prepare_clip(stream, fps=200.0, remove_drift=False)  # every frame still read and spotted
+    assert still["n_frames"] == 30 and still["drift_px"] == 0.0 and abs(still["apex_index"] - 12) <= 3
+
+
 def test_sample_is_cached_and_found_again(tmp_path, clip_paths):
     cache, config = Cache(tmp_path), PreprocessConfig()
     entry, hit = process_sample(make_sample(clip_paths), cache=cache, config=config)
