@@ -59,13 +59,14 @@ def frame_numbers(clip: Clip) -> list[int] | None:
     In a folder whose file names all end in distinct numbers (img46.jpg, as the datasets
     annotate them) those numbers are used; otherwise the 0-based position in natural order.
     """
-    if clip.names is None:
+    names = clip.names
+    if names is None:
         return None
-    found = [_TRAILING_NUMBER.search(Path(n).stem) for n in clip.names]
+    found = [_TRAILING_NUMBER.search(Path(n).stem) for n in names]
     numbers = [int(m.group(1)) for m in found if m]
-    if len(numbers) == len(clip.names) and len(set(numbers)) == len(numbers):
+    if len(numbers) == len(names) and len(set(numbers)) == len(numbers):
         return numbers
-    return list(range(len(clip.names)))
+    return list(range(len(names)))
 
 
 def _index(numbers: list[int] | None, value: int | None, what: str, path: Path) -> int | None:

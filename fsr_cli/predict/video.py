@@ -25,18 +25,22 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 class Clip:
     """A clip on disk, decoded anew on each pass (`stream()`): frames are never all in memory.
 
-    `names` lists a folder's frame files; a video's frames are named 'frame I' and counted as
-    they are decoded (`n_frames` is None until then).
+    A folder's frames are its image files, in natural order; a video's are counted only as they
+    are decoded.
     """
 
     path: Path
     fps: float | None  # None where the source does not say (a folder of frames)
-    names: list[str] | None  # frame file names of a folder; None for a video
-    files: list[Path] | None = None
+    files: list[Path] | None = None  # a folder's frame files; None for a video
 
     @property
     def is_video(self) -> bool:
         return self.files is None
+
+    @property
+    def names(self) -> list[str] | None:
+        """A folder's frame file names; None for a video."""
+        return None if self.files is None else [f.name for f in self.files]
 
     def stream(self) -> Iterator[np.ndarray]:
         """One decoding pass: uint8 frames in time order, grey (H, W) from a folder, BGR from a video.
@@ -108,7 +112,7 @@ def read_clip(path: Path) -> Clip:
         )
         if not files:
             raise UsageError(f"{path}: no image frames ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
-        clip = Clip(path, None, [f.name for f in files], files)
+        clip = Clip(path, None, files)
     else:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             kinds = ", ".join(sorted(VIDEO_SUFFIXES))
@@ -120,7 +124,7 @@ def read_clip(path: Path) -> Clip:
             fps = cap.get(cv2.CAP_PROP_FPS) or None
         finally:
             cap.release()
-        clip = Clip(path, float(fps) if fps else None, None)
+        clip = Clip(path, float(fps) if fps else None)
     if next(iter(clip.stream()), None) is None:
         raise UsageError(f"{path}: no frame could be decoded")
     return clip

@@ -138,22 +138,6 @@ def smooth_drift(shifts: np.ndarray, *, onset_index: int, fps: float) -> np.ndar
     return drift
 
 
-def track_drift(
-    frames: list[np.ndarray], *, box: Box, onset_points: np.ndarray, onset_index: int, fps: float
-) -> np.ndarray:
-    """Per-frame rigid drift (T, 2, 3): the motion from onset coordinates to frame t coordinates.
-
-    Args:
-        frames: grey uint8 frames of the clip.
-        box: the onset face box that seeds the shape predictor.
-        onset_points: the onset frame's 68 landmarks (68, 2).
-        onset_index: index of the onset in `frames`.
-        fps: frame rate, which sets the smoothing window.
-    """
-    raw = _raw_drift(frames, box, onset_points, onset_index)
-    return smooth_drift(raw, onset_index=onset_index, fps=fps)
-
-
 def compensation(drift: np.ndarray) -> tuple[np.ndarray, float]:
     """(the drift to remove, its largest displacement in px): none where it stays under DRIFT_MIN_PX."""
     drift_px = float(np.linalg.norm(drift[:, :, 2], axis=1).max())
@@ -165,6 +149,26 @@ def compensation(drift: np.ndarray) -> tuple[np.ndarray, float]:
 def frame_matrices(canon: np.ndarray, drift: np.ndarray) -> list[np.ndarray]:
     """Each frame's warp (2, 3): the canonical matrix after the frame's drift is undone."""
     return [(_h(canon) @ np.linalg.inv(_h(d)))[:2] for d in drift]
+
+
+def clip_warps(
+    onset_points: np.ndarray,
+    shifts: np.ndarray | None,
+    *,
+    n: int,
+    onset_index: int,
+    size: int,
+    fps: float,
+) -> tuple[np.ndarray, np.ndarray, float, list[np.ndarray]]:
+    """(canonical matrix, drift removed (T, 2, 3), drift_px, each frame's warp) of a clip of n frames.
+
+    `shifts` are the raw stable-point shifts (T, 2) of DriftTracker, or None for no drift removal.
+    """
+    canon = alignment_matrix(onset_points, size=size)
+    drift, drift_px = np.repeat(np.eye(2, 3)[None], n, axis=0), 0.0  # (T, 2, 3)
+    if shifts is not None and n > 1:
+        drift, drift_px = compensation(smooth_drift(shifts, onset_index=onset_index, fps=fps))
+    return canon, drift, drift_px, frame_matrices(canon, drift)
 
 
 def _h(mat: np.ndarray) -> np.ndarray:
@@ -202,11 +206,9 @@ def align_clip(
     remove_drift: bool = True,
 ) -> Aligned:
     """Warp every frame into the canonical crop, compensating rigid drift relative to the onset."""
-    canon = alignment_matrix(onset_points, size=size)
-    drift, drift_px = np.repeat(np.eye(2, 3)[None], len(frames), axis=0), 0.0  # (T, 2, 3)
-    if remove_drift and len(frames) > 1:
-        drift = track_drift(frames, box=box, onset_points=onset_points, onset_index=onset_index, fps=fps)
-        drift, drift_px = compensation(drift)
-    mats = frame_matrices(canon, drift)
+    shifts = _raw_drift(frames, box, onset_points, onset_index) if remove_drift else None
+    canon, drift, drift_px, mats = clip_warps(
+        onset_points, shifts, n=len(frames), onset_index=onset_index, size=size, fps=fps
+    )
     out = np.stack([warp(f, m, size=size) for f, m in zip(frames, mats, strict=True)])  # (T, S, S)
     return Aligned(out, canon, drift, drift_px)

@@ -144,12 +144,15 @@ def make_clip_executor(workers: int, executor: str = "local", address: str | Non
     Raises:
         UsageError: an unknown executor, or Ray missing / unreachable.
     """
-    from fsr_cli.train.executor import ProcessExecutor, make_executor
+    from fsr_cli.train.executor import make_executor
 
-    if executor == "local" and workers > 1 and not address:
-        return ProcessExecutor(workers, setup=_setup_worker, context=_context(), torch_threads=False)
     return make_executor(
-        workers, executor=executor, address=address, setup=_setup_worker, torch_threads=False
+        workers,
+        executor=executor,
+        address=address,
+        setup=_setup_worker,
+        torch_threads=False,
+        context=_context(),  # local workers fork from a server that has the models loaded
     )
 
 
@@ -194,6 +197,7 @@ def run_samples(
     pool = executor if executor is not None else make_clip_executor(workers)
     jobs = [samples[i] for i in todo]
     shared = (cache.root, config, force)
+
     def on_stage(_job: int, stage: str) -> None:
         events.stage_done(stage)
 

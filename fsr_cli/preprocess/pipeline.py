@@ -142,23 +142,24 @@ def prepare_clip(
     if offset is not None and not onset <= offset:
         raise SampleError(f"onset {onset} > offset {offset}")
     timings: dict[str, float] = {"load": 0.0, "face": 0.0, "align": 0.0}
+    read = [0]  # frames the last pass decoded (from the clip's first)
 
     def clip_frames():
-        """(index, grey frame) for onset..offset, the decoding timed as 'load'."""
-        it, i = iter(source()), 0
-        while offset is None or i <= offset:
+        """Grey frames onset..offset, the decoding timed as 'load'."""
+        it, read[0] = iter(source()), 0
+        while offset is None or read[0] <= offset:
             t = time.perf_counter()
             frame = next(it, None)
             timings["load"] += time.perf_counter() - t
             if frame is None:
                 return
-            if i >= onset:
-                yield i, to_grey(frame)
-            i += 1
+            read[0] += 1
+            if read[0] > onset:
+                yield to_grey(frame)
 
-    seen, tracker, shifts = 0, None, []
+    tracker, shifts = None, []
     kept: list[np.ndarray] | None = []  # pass 1's grey frames while they fit KEEP_BYTES
-    for i, grey in clip_frames():
+    for grey in clip_frames():
         t = time.perf_counter()
         if tracker is None:
             name = names[onset] if names else f"frame {onset}"
@@ -175,26 +176,20 @@ def prepare_clip(
             kept.append(grey)
         else:
             kept = None  # too long to keep: the second pass decodes again
-        seen = i + 1
-    n = len(shifts)
+    n, total = len(shifts), read[0]
     last = onset + n - 1
     if n == 0 or (offset is not None and last < offset):
         shown = offset if offset is not None else onset
-        total = max(seen, last + 1)
         raise FrameRangeError(f"onset {onset} / offset {shown} outside the clip's {total} frames", total)
     if apex is not None and not onset <= apex <= last:
-        raise FrameRangeError(f"apex {apex} outside onset..offset {onset}..{last}", last + 1)
+        raise FrameRangeError(f"apex {apex} outside onset..offset {onset}..{last}", total)
 
     t, loaded = time.perf_counter(), timings["load"]
-    canon = align.alignment_matrix(points, size=size)
-    drift, drift_px = np.repeat(np.eye(2, 3)[None], n, axis=0), 0.0
-    if remove_drift and n > 1:
-        drift, drift_px = align.compensation(align.smooth_drift(np.stack(shifts), onset_index=0, fps=fps))
-    mats = align.frame_matrices(canon, drift)
+    shifts = np.stack(shifts) if remove_drift else None
+    _, _, drift_px, mats = align.clip_warps(points, shifts, n=n, onset_index=0, size=size, fps=fps)
     crops = np.empty((n, size, size), np.uint8)
     k = -1
-    second = enumerate(kept) if kept is not None else ((k, g) for k, (_, g) in enumerate(clip_frames()))
-    for k, grey in second:
+    for k, grey in enumerate(kept if kept is not None else clip_frames()):
         if k >= n:
             break
         crops[k] = align.warp(grey, mats[k], size=size)
@@ -228,7 +223,7 @@ def prepare_clip(
         "detector": detector,
         "drift_px": drift_px,
         "curve": curve,
-        "n_frames": onset + n,
+        "n_frames": total,
         "timings": timings,
     }
 

@@ -106,18 +106,23 @@ class _QueueProgress:
         _QUEUE.put((self.index, *payload))
 
 
-def _init_worker(threads: int | None, queue, parent: int, shared, setup) -> None:
-    from fsr_cli import lifeline
-
-    global _QUEUE, _SHARED
-    _QUEUE, _SHARED = queue, shared
-    lifeline.hold(parent)  # a killed driver leaves no worker behind
+def _set_up_worker(threads: int | None, setup) -> None:
+    """Once per worker process (local or Ray): torch's thread count, then the caller's setup."""
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
     if setup is not None:
         setup()
+
+
+def _init_worker(threads: int | None, queue, parent: int, shared, setup) -> None:
+    from fsr_cli import lifeline
+
+    global _QUEUE, _SHARED
+    _QUEUE, _SHARED = queue, shared
+    lifeline.hold(parent)  # a killed driver leaves no worker behind
+    _set_up_worker(threads, setup)
 
 
 def _call_shared(fn, job, index: int):
@@ -346,12 +351,7 @@ def _ray_task(fn, shared, job, progress, threads: int, setup):
     """One job in a Ray worker process (which Ray reuses: setup runs once per process)."""
     global _RAY_READY
     if not _RAY_READY:
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
-        if setup is not None:
-            setup()
+        _set_up_worker(threads, setup)
         _RAY_READY = True
     return fn(shared, job, progress)
 
@@ -373,6 +373,14 @@ def _ray_pump(ray, sink, on_progress: OnProgress | None, stop: threading.Event) 
         time.sleep(0.1)
 
 
+def check_executor(executor: str, address: str | None) -> None:
+    """Raise UsageError for an unknown `--executor`, or a `--ray-address` without Ray."""
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown --executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    if address and executor != "ray":
+        raise UsageError("--ray-address is for --executor ray; add --executor ray or drop the address")
+
+
 def make_executor(
     workers: int = 1,
     *,
@@ -381,21 +389,21 @@ def make_executor(
     gpus: float | None = 0,
     setup=None,
     torch_threads: bool = True,
+    context=None,
 ) -> Executor:
     """The executor for `--executor` / `--workers`: in-process, local processes, or Ray.
+
+    `context` is the multiprocessing context of local worker processes (default spawn).
 
     Raises:
         UsageError: an unknown executor, Ray not installed or not reachable.
     """
-    if executor not in EXECUTORS:
-        raise UsageError(f"unknown --executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    check_executor(executor, address)
     if executor == "ray":
         return RayExecutor(address, gpus=gpus, setup=setup, torch_threads=torch_threads)
-    if address:
-        raise UsageError("--ray-address is for --executor ray; add --executor ray or drop the address")
     if workers <= 1:
         return LocalExecutor()
-    return ProcessExecutor(workers, setup=setup, torch_threads=torch_threads)
+    return ProcessExecutor(workers, setup=setup, torch_threads=torch_threads, context=context)
 
 
 def close(executor: Executor) -> None:

@@ -19,7 +19,7 @@ from fsr_cli.data.labels import LABEL_SETS
 from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.prepared import MANIFEST
 from fsr_cli.train import rundir
-from fsr_cli.train.executor import EXECUTORS, Executor, JobFailed, chunk, close, make_executor
+from fsr_cli.train.executor import Executor, JobFailed, check_executor, chunk, close, make_executor
 from fsr_cli.train.features import Features, build_features, load_sets
 from fsr_cli.train.protocols import PROTOCOLS, make_folds
 from fsr_cli.train.selection import check_selection, selection_label
@@ -73,10 +73,7 @@ def check_config(cfg: TrainConfig) -> None:
         raise UsageError("--seeds with one seed: give --seed N, or two or more seeds")
     if cfg.epochs is not None and cfg.epochs < 1:
         raise UsageError(f"--epochs {cfg.epochs}: give at least 1")
-    if cfg.executor not in EXECUTORS:
-        raise UsageError(f"unknown --executor {cfg.executor!r}; choose one of: {', '.join(EXECUTORS)}")
-    if cfg.ray_address and cfg.executor != "ray":
-        raise UsageError("--ray-address is for --executor ray; add --executor ray or drop the address")
+    check_executor(cfg.executor, cfg.ray_address)
     if cfg.executor == "local":
         from fsr_cli.devices import resolve_device
 

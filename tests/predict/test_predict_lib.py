@@ -133,12 +133,12 @@ def test_folder_without_frame_rate_needs_fps(world):
 
 def test_frame_numbers():
     def folder(*names):
-        return Clip(Path("clip"), None, list(names), [Path(n) for n in names])
+        return Clip(Path("clip"), None, [Path(n) for n in names])
 
     assert frame_numbers(folder("img46.jpg", "img47.jpg", "img100.jpg")) == [46, 47, 100]
     assert frame_numbers(folder("a.jpg", "b.jpg", "c7.jpg")) == [0, 1, 2]
     assert frame_numbers(folder("x1.jpg", "y1.jpg", "z2.jpg")) == [0, 1, 2]  # numbers that repeat: positions
-    assert frame_numbers(Clip(Path("clip.mp4"), 30.0, None)) is None  # a video: 0-based indices
+    assert frame_numbers(Clip(Path("clip.mp4"), 30.0)) is None  # a video: 0-based indices
 
 
 def test_a_folder_with_a_frame_of_another_size_is_refused(tmp_path):
