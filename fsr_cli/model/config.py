@@ -72,6 +72,9 @@ class ModelConfig:
     app_heads: int = 2
     # fusion
     fuse_dim: int = 64
+    # logits averaged over the sample and its left-right mirror image (u negated): an exactly
+    # mirror-invariant network (needs flow_norm "sample", which makes the mirror exact)
+    mirror_sym: bool = False
     # training defaults
     epochs: int = 30
     batch_size: int = 64
@@ -83,6 +86,8 @@ class ModelConfig:
     class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
     flip_aug: bool = False  # mirror half of the training samples left-right (u changes sign)
+    swa_epochs: int = 0  # > 0: the model kept is the mean of the weights after each of the last N epochs
+    mixup: float = 0.0  # alpha of mixup (Beta(alpha, alpha) mixing of sample pairs and labels; 0 = off)
     flow_noise: float = 0.0  # std of Gaussian noise added to the normalised training flow (0 = off)
     # > 0: each fold's flow-noise std adapts after every epoch, up by flow_noise_step while the
     # fold's training loss is within this margin of its floor (the entropy of the smoothed labels),
@@ -128,6 +133,12 @@ class ModelConfig:
             raise UsageError(
                 f"model config {self.name}: flow_noise, flow_noise_margin and flow_noise_step must be >= 0"
             )
+        if self.mirror_sym and self.motion_stream and self.flow_norm != "sample":
+            raise UsageError(f"model config {self.name}: mirror_sym needs flow_norm 'sample'")
+        if not 0 <= self.swa_epochs <= self.epochs:
+            raise UsageError(f"model config {self.name}: swa_epochs must lie in [0, epochs], got {self.swa_epochs}")
+        if self.mixup < 0:
+            raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")
         if self.motion_pools < 0:
             raise UsageError(f"model config {self.name}: motion_pools must be >= 0, got {self.motion_pools}")
         if not (self.motion_stream or self.appearance_stream):

@@ -41,6 +41,16 @@ def standardise_maps(x: torch.Tensor) -> torch.Tensor:
     return (x - mu) * torch.rsqrt(x.var((2, 3), keepdim=True, correction=0) + 1e-6)
 
 
+def mirror_flow(flow: torch.Tensor) -> torch.Tensor:
+    """(u, v, strain) of the face mirrored left-right: the maps flipped, u negated.
+
+    Exact for a stream that standardises each sample's maps (flow_norm "sample"): the offset a
+    fold's normalisation gives the negated u is removed by that standardisation.
+    """
+    out = flow.flip(-1)
+    return torch.cat([-out[:, :1], out[:, 1:]], dim=1)
+
+
 def _soa(cfg: ModelConfig, channels: int, start_deg: float) -> nn.Module:
     if cfg.soa == "none":
         return nn.Identity()
@@ -160,10 +170,19 @@ class FaceSleuthR(nn.Module):
         self.ln = nn.LayerNorm(fused)
         self.head = nn.Linear(fused, cfg.n_classes)
 
-    def forward(self, flow: torch.Tensor, app: torch.Tensor) -> torch.Tensor:
+    def logits(self, flow: torch.Tensor, app: torch.Tensor) -> torch.Tensor:
+        """The network's logits for the inputs as given (no mirror averaging)."""
         m = self.proj_motion(self.motion(flow))  # (B, fuse_dim) or (B, 0)
         a = self.proj_app(self.appearance(app))  # (B, fuse_dim) or (B, 0)
         return self.head(self.ln(torch.cat([m, a], dim=1)))  # (B, n_classes)
+
+    def forward(self, flow: torch.Tensor, app: torch.Tensor) -> torch.Tensor:
+        if not self.cfg.mirror_sym:
+            return self.logits(flow, app)
+        # The mean of the logits of the sample and of its mirror image: the class of a face
+        # mirrored left-right is the same, so the network is made exactly mirror-invariant.
+        both = self.logits(torch.cat([flow, mirror_flow(flow)]), torch.cat([app, app.flip(-1)]))
+        return 0.5 * (both[: len(flow)] + both[len(flow) :])
 
     def soa_layers(self) -> list[SOA]:
         return [m for m in self.modules() if isinstance(m, SOA)]

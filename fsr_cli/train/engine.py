@@ -205,6 +205,7 @@ class _Folds:
         self.t = torch.zeros(len(folds), device=self.device)
         self.noisy = cfg.flow_noise > 0 or cfg.flow_noise_margin > 0
         self.noise_std = np.full(len(folds), float(cfg.flow_noise))  # per fold; adapted by adapt_noise
+        self.swa, self.swa_n = {}, 0  # running mean of the weights (average_weights)
 
     def adapt_noise(self, loss: np.ndarray) -> None:
         """After an epoch: raise a fold's flow noise while its training loss sits near the floor."""
@@ -250,14 +251,27 @@ class _Folds:
 
         return torch.vmap(one)(self.params, self.buffers, flow_b, app_b)  # (F, B, n_classes)
 
-    def loss(self, logits, y_b, active) -> torch.Tensor:
-        """Per-fold class-weighted, label-smoothed cross entropy, zero for folds sitting out. (F,)"""
+    def loss(self, logits, y_b, active, mix=None) -> torch.Tensor:
+        """Per-fold class-weighted, label-smoothed cross entropy, zero for folds sitting out. (F,)
+
+        mix: (y2, lam) of mixup: each sample's loss is lam * its own label's + (1 - lam) * its
+        partner's label's (y2: (F, B), lam: (F,)), weights mixed alike.
+        """
         K, eps = self.cfg.n_classes, self.cfg.label_smoothing
         logp = logits.log_softmax(-1)  # (F, B, K)
-        q = F.one_hot(y_b, K).float() * (1 - eps) + eps / K
-        per = -(q * logp).sum(-1)  # (F, B)
-        w = torch.gather(self.class_w, 1, y_b)  # (F, B)
-        return (per * w).sum(1) / w.sum(1).clamp(min=1e-8) * active
+
+        def weighted_ce(y):
+            q = F.one_hot(y, K).float() * (1 - eps) + eps / K
+            return -(q * logp).sum(-1), torch.gather(self.class_w, 1, y)  # (F, B) each
+
+        per, w = weighted_ce(y_b)
+        num, den = per * w, w
+        if mix is not None:
+            y2, lam = mix
+            per2, w2 = weighted_ce(y2)
+            lam = lam.view(-1, 1)
+            num, den = lam * num + (1 - lam) * per2 * w2, lam * den + (1 - lam) * w2
+        return num.sum(1) / den.sum(1).clamp(min=1e-8) * active
 
     @torch.no_grad()
     def adamw(self, grads: dict, lrs: torch.Tensor, active: torch.Tensor) -> None:
@@ -281,6 +295,20 @@ class _Folds:
             if decays:
                 step = step + lr * self.fit.weight_decay * p
             p.copy_(torch.where(on, p - step, p))
+
+    @torch.no_grad()
+    def average_weights(self, *, last: bool) -> None:
+        """Add the weights to a running mean (ModelConfig.swa_epochs); on the last epoch put the
+        mean in their place, so the model that is evaluated and saved is the average."""
+        self.swa_n += 1
+        if self.swa_n == 1:
+            self.swa = {k: v.clone() for k, v in self.params.items()}
+        else:
+            for k, v in self.params.items():
+                self.swa[k] += (v - self.swa[k]) / self.swa_n
+        if last:
+            for k, v in self.params.items():
+                v.copy_(self.swa[k])
 
     def thetas(self, f: int) -> list[float]:
         return [theta_to_deg({**self.params, **self.buffers}[n][f]) for n in self.theta_names]
@@ -316,6 +344,28 @@ def _fold_noise(st: _Folds, on: np.ndarray, shape: tuple) -> torch.Tensor:
     return out
 
 
+def _mixup(st: _Folds, flow_b, app_b, y_b, on: np.ndarray):
+    """Mix each active fold's batch with a permutation of itself: x = lam x + (1 - lam) x[perm].
+
+    lam ~ Beta(mixup, mixup), one per fold and step, drawn (like the permutation) from the fold's
+    own stream, and only by active folds; folds sitting out get lam 1 (their batch unchanged).
+    Returns the mixed flow and faces and (y[perm], lam) for the loss.
+    """
+    F_, B = flow_b.shape[:2]
+    a = st.cfg.mixup
+    lams, perms = np.ones(F_), np.tile(np.arange(B), (F_, 1))
+    for f in np.flatnonzero(on):
+        lams[f], perms[f] = st.streams[f].rng.beta(a, a), st.streams[f].rng.permutation(B)
+    rows, perm = st.to_device(np.arange(F_))[:, None], st.to_device(perms)
+    lam = st.to_device(lams).float()
+
+    def mixed(x):
+        shape = (-1,) + (1,) * (x.dim() - 1)
+        return lam.view(shape) * x + (1 - lam.view(shape)) * x[rows, perm]
+
+    return mixed(flow_b), mixed(app_b), (y_b[rows, perm], lam)
+
+
 def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[np.ndarray, np.ndarray]:
     """Train every fold for one of its epochs; returns per-fold mean loss and train accuracy.
 
@@ -349,8 +399,11 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
             std = st.to_device(st.noise_std).float().view(-1, 1, 1, 1, 1)
             flow_b = flow_b + std * st.to_device(_fold_noise(st, on, flow_b.shape[1:]))
         y_b, active = y_t[idx_t.to(st.device)], st.to_device(on).float()
+        mix = None
+        if cfg.mixup > 0:
+            flow_b, app_b, mix = _mixup(st, flow_b, app_b, y_b, on)
         logits = st.forward(flow_b, app_b)
-        losses = st.loss(logits, y_b, active)  # (F,)
+        losses = st.loss(logits, y_b, active, mix)  # (F,)
         grads = dict(zip(st.params, torch.autograd.grad(losses.sum(), list(st.params.values())), strict=True))
         if tied:
             st.tie_thetas(grads)
@@ -380,6 +433,8 @@ def _train_chunk(cfg, fit, flow, app, y, folds, tick, device="cpu") -> list[Fold
         blur = soa_blur_at(cfg, epoch, epochs=fit.epochs)
         set_soa_blur(st.template, blur)
         loss, acc = _epoch(st, flow_t, app_t, y_t, epoch, tied=cfg.soa_tie and blur > 0)
+        if epoch >= fit.epochs - cfg.swa_epochs:
+            st.average_weights(last=epoch == fit.epochs - 1)
         record = fit.record_test_each_epoch or epoch == fit.epochs - 1
         probs = st.predict(flow_t, app_t) if record else None
         if fit.record_test_each_epoch:
