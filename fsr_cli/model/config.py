@@ -136,7 +136,9 @@ class ModelConfig:
         if self.mirror_sym and self.motion_stream and self.flow_norm != "sample":
             raise UsageError(f"model config {self.name}: mirror_sym needs flow_norm 'sample'")
         if not 0 <= self.swa_epochs <= self.epochs:
-            raise UsageError(f"model config {self.name}: swa_epochs must lie in [0, epochs], got {self.swa_epochs}")
+            raise UsageError(
+                f"model config {self.name}: swa_epochs must lie in [0, epochs], got {self.swa_epochs}"
+            )
         if self.mixup < 0:
             raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")
         if self.motion_pools < 0:
