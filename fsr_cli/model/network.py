@@ -47,8 +47,8 @@ def mirror_flow(flow: torch.Tensor) -> torch.Tensor:
     Exact for a stream that standardises each sample's maps (flow_norm "sample"): the offset a
     fold's normalisation gives the negated u is removed by that standardisation.
     """
-    out = flow.flip(-1)
-    return torch.cat([-out[:, :1], out[:, 1:]], dim=1)
+    out = flow.flip(-1)  # (..., 3, H, W): any leading dims (the engine's folds and batch)
+    return torch.cat([-out[..., :1, :, :], out[..., 1:, :, :]], dim=-3)
 
 
 def _soa(cfg: ModelConfig, channels: int, start_deg: float) -> nn.Module:

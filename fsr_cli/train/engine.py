@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from fsr_cli.errors import UsageError
 from fsr_cli.model.config import ModelConfig
-from fsr_cli.model.network import build_model, set_soa_blur
+from fsr_cli.model.network import build_model, mirror_flow, set_soa_blur
 from fsr_cli.model.soa import theta_to_deg
 
 ADAM_BETAS = (0.9, 0.999)
@@ -240,9 +240,9 @@ class _Folds:
         F_, B = flow_b.shape[:2]
         draws = [self.streams[f].rng.random(B) < 0.5 if on[f] else np.zeros(B, dtype=bool) for f in range(F_)]
         sel = self.to_device(np.stack(draws)).view(F_, B, 1, 1, 1)
-        mirrored = flow_b.flip(-1)
+        mirrored = mirror_flow(flow_b)
         shift = (2 * self.stat["flow_mean"][:, 0] / self.stat["flow_std"][:, 0]).view(F_, 1, 1, 1)
-        mirrored[:, :, 0] = -mirrored[:, :, 0] - shift
+        mirrored[:, :, 0] -= shift
         return torch.where(sel, mirrored, flow_b), torch.where(sel, app_b.flip(-1), app_b)
 
     def forward(self, flow_b, app_b) -> torch.Tensor:
