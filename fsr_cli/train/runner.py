@@ -95,6 +95,11 @@ def resolve(cfg: TrainConfig):
                 f"{given}: preset {mcfg.name} is fitted once, with no epochs to budget or choose; "
                 "drop the option (its selection is the one fit)"
             )
+    if cfg.epochs is not None and mcfg.swa_epochs > cfg.epochs:
+        raise UsageError(
+            f"--epochs {cfg.epochs}: preset {mcfg.name} averages the last {mcfg.swa_epochs} epochs' weights "
+            f"(swa_epochs); give --epochs {mcfg.swa_epochs} or more, or lower swa_epochs in the preset"
+        )
     fit = FitConfig(
         epochs=cfg.epochs or mcfg.epochs,
         batch_size=mcfg.batch_size,

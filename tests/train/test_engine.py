@@ -6,7 +6,7 @@ import torch
 
 from fsr_cli.errors import UsageError
 from fsr_cli.model.config import load_preset
-from fsr_cli.model.network import build_model
+from fsr_cli.model.network import build_model, mirror_flow
 from fsr_cli.model.toy import toy_flows
 from fsr_cli.train.engine import (
     FitConfig,
@@ -239,8 +239,6 @@ def test_bad_inputs_are_usage_errors(toy):
 
 
 def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
-    from fsr_cli.model.network import mirror_flow
-
     torch.manual_seed(0)
     flow = torch.as_tensor(toy["flow"][:8]) + 0.3  # an offset, as a fold's normalisation leaves
     app = torch.as_tensor(toy["app"][:8])
@@ -257,8 +255,8 @@ def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
         load_preset("facesleuth-r", mirror_sym=True, flow_norm="fold")
 
 
-@pytest.mark.parametrize("option", [{"mixup": 0.4}, {"swa_epochs": 2}])
-def test_mixup_and_weight_averaging_change_training_and_stay_per_fold(toy, option):
+@pytest.mark.parametrize("option", [{"mixup": 0.4}, {"swa_epochs": 2}, {"flip_aug": True}])
+def test_mixup_averaging_and_flips_change_training_and_stay_per_fold(toy, option):
     cfg = load_preset("facesleuth-r", **option)
     fit = FitConfig.from_model(cfg, seed=4, epochs=3, batch_size=16)
     folds = group_folds(toy["groups"], 4)[:2]
@@ -280,3 +278,42 @@ def test_weight_averaging_keeps_the_mean_of_the_last_epochs_weights():
     torch.testing.assert_close(st.params["w"], torch.full((2, 3), 3.0))
     with pytest.raises(UsageError, match="swa_epochs"):
         load_preset("facesleuth-r", swa_epochs=31)
+
+
+def test_an_epoch_budget_below_the_averaged_epochs_is_refused_naming_the_fix(tmp_path):
+    from fsr_cli.train.runner import TrainConfig, resolve
+
+    run = dict(datasets=[tmp_path], protocol="loso", model_overrides={"swa_epochs": 10})
+    with pytest.raises(UsageError, match=r"--epochs 5: .* last 10 epochs.*give --epochs 10 or more"):
+        resolve(TrainConfig(**run, epochs=5))
+    _, fit = resolve(TrainConfig(**run, epochs=10))  # the whole budget averaged: allowed
+    assert fit.epochs == 10
+
+
+def test_flip_aug_mirrors_the_raw_face_in_each_folds_normalised_units():
+    from types import SimpleNamespace
+
+    from fsr_cli.train.engine import _Folds
+
+    st = _Folds.__new__(_Folds)  # the flip alone, with two folds' statistics set by hand
+    st.device = "cpu"
+    st.streams = [SimpleNamespace(rng=np.random.default_rng(s)) for s in (0, 1)]
+    st.stat = {
+        "flow_mean": torch.tensor([[0.5, -0.2, 0.1], [-1.0, 0.3, 0.0]]),
+        "flow_std": torch.tensor([[2.0, 1.0, 0.5], [0.5, 2.0, 1.0]]),
+        "app_mean": torch.zeros(2, 1),
+        "app_std": torch.ones(2, 1),
+    }
+    raw = torch.randn(10, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    app = torch.randn(10, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    idx = torch.arange(10).view(2, 5)
+    flow_n, app_n = st.normalised(raw, app, idx)
+    flipped, app_f = st.flip(flow_n, app_n, np.array([True, False]))
+    mirrored_n, mirrored_app = st.normalised(mirror_flow(raw), app.flip(-1), idx)
+    chosen = [(flipped[0, b] - flow_n[0, b]).abs().max() > 0 for b in range(5)]
+    assert 0 < sum(chosen) < 5  # a random part of the active fold's batch
+    for b in range(5):
+        want = mirrored_n[0, b] if chosen[b] else flow_n[0, b]
+        torch.testing.assert_close(flipped[0, b], want)  # exactly the mirrored raw face, normalised
+        torch.testing.assert_close(app_f[0, b], mirrored_app[0, b] if chosen[b] else app_n[0, b])
+    torch.testing.assert_close(flipped[1], flow_n[1])  # a fold sitting out is left alone
