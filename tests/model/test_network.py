@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from fsr_cli.errors import UsageError
 from fsr_cli.model.config import list_presets, load_preset
 from fsr_cli.model.network import build_model, count_params
 from fsr_cli.model.soa import SOA
@@ -101,3 +102,22 @@ def test_single_stream_presets_ignore_the_other_input():
     torch.testing.assert_close(motion(flow, app), motion(flow, torch.randn_like(app)))
     appearance = build_model(load_preset("appearance-only")).eval()
     torch.testing.assert_close(appearance(flow, app), appearance(torch.randn_like(flow), app))
+
+
+def test_per_sample_flow_standardisation_ignores_each_samples_gain_and_offset():
+    torch.manual_seed(0)
+    flow, app = torch.randn(2, 3, 28, 28), torch.randn(2, 1, 32, 32)
+    models = {
+        norm: build_model(load_preset("facesleuth-r", flow_norm=norm)).eval() for norm in ("fold", "sample")
+    }
+    gain = torch.tensor([3.0, 0.2]).view(2, 1, 1, 1)  # one gain and offset per sample and channel
+    changed = flow * gain + torch.randn(2, 3, 1, 1)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            models["sample"](flow, app), models["sample"](changed, app), atol=1e-4, rtol=1e-4
+        )
+        assert (
+            models["fold"](flow, app) - models["fold"](changed, app)
+        ).abs().max() > 1e-3  # not so without it
+    with pytest.raises(UsageError, match="flow_norm"):
+        load_preset("facesleuth-r", flow_norm="dataset")
