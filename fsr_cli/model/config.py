@@ -84,6 +84,9 @@ class ModelConfig:
     theta_lr_mult: float = 10.0  # theta is one scalar with a small gradient; see README
     label_smoothing: float = 0.1
     class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
+    # the weights are (N / (K n_c)) ** class_balance_power: 1 = full inverse frequency (balanced
+    # accuracy), 0 = plain cross entropy, between = rarer classes weighted up less
+    class_balance_power: float = 1.0
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
     flip_aug: bool = False  # mirror half of the training samples left-right (u changes sign)
     swa_epochs: int = 0  # > 0: the model kept is the mean of the weights after each of the last N epochs
@@ -138,6 +141,10 @@ class ModelConfig:
         if not 0 <= self.swa_epochs <= self.epochs:
             raise UsageError(
                 f"model config {self.name}: swa_epochs must lie in [0, epochs], got {self.swa_epochs}"
+            )
+        if self.class_balance_power < 0:
+            raise UsageError(
+                f"model config {self.name}: class_balance_power must be >= 0, got {self.class_balance_power}"
             )
         if self.mixup < 0:
             raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")

@@ -196,7 +196,8 @@ class _Folds:
         ]
         self.steps = [math.ceil(len(f.train_idx) / fit.batch_size) for f in folds]
         counts = np.stack([np.bincount(y[f.train_idx], minlength=cfg.n_classes) for f in folds])  # (F, K)
-        w = np.where(counts > 0, counts.sum(1, keepdims=True) / (cfg.n_classes * np.maximum(counts, 1)), 0.0)
+        inverse = counts.sum(1, keepdims=True) / (cfg.n_classes * np.maximum(counts, 1))
+        w = np.where(counts > 0, inverse**cfg.class_balance_power, 0.0)
         self.class_w = torch.tensor(
             w if cfg.class_balance else (counts > 0), dtype=torch.float32, device=self.device
         )

@@ -317,3 +317,21 @@ def test_flip_aug_mirrors_the_raw_face_in_each_folds_normalised_units():
         torch.testing.assert_close(flipped[0, b], want)  # exactly the mirrored raw face, normalised
         torch.testing.assert_close(app_f[0, b], mirrored_app[0, b] if chosen[b] else app_n[0, b])
     torch.testing.assert_close(flipped[1], flow_n[1])  # a fold sitting out is left alone
+
+
+def test_class_balance_power_interpolates_between_plain_and_inverse_frequency_weights(toy):
+    y = toy["y"]
+    keep = np.flatnonzero((y == 0) | (np.arange(len(y)) % 3 == 0))  # class 0 three times as common
+    fold = Fold("skewed", keep[:-8], keep[-8:])
+    assert np.bincount(y[fold.train_idx]).std() > 5
+
+    def probs(**option):
+        cfg = load_preset("facesleuth-r", **option)
+        fit = FitConfig.from_model(cfg, seed=2, epochs=2, batch_size=16)
+        return fit_folds(cfg, fit, **_arrays(toy), folds=[fold])[0].test_probs
+
+    np.testing.assert_array_equal(probs(class_balance_power=0.0), probs(class_balance=False))
+    full, half = probs(), probs(class_balance_power=0.5)
+    assert np.abs(half - full).max() > 1e-3 and np.abs(half - probs(class_balance=False)).max() > 1e-3
+    with pytest.raises(UsageError, match="class_balance_power"):
+        load_preset("facesleuth-r", class_balance_power=-1)
