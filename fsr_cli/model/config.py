@@ -89,6 +89,9 @@ class ModelConfig:
     class_balance_power: float = 1.0
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
     flip_aug: bool = False  # mirror half of the training samples left-right (u changes sign)
+    # modality dropout: this fraction of the training samples sees a blank face (the appearance
+    # stream's input zeroed), so the motion stream learns to carry the class alone (0 = off)
+    app_drop: float = 0.0
     swa_epochs: int = 0  # > 0: the model kept is the mean of the weights after each of the last N epochs
     mixup: float = 0.0  # alpha of mixup (Beta(alpha, alpha) mixing of sample pairs and labels; 0 = off)
     flow_noise: float = 0.0  # std of Gaussian noise added to the normalised training flow (0 = off)
@@ -146,6 +149,8 @@ class ModelConfig:
             raise UsageError(
                 f"model config {self.name}: class_balance_power must be >= 0, got {self.class_balance_power}"
             )
+        if not 0.0 <= self.app_drop < 1.0:
+            raise UsageError(f"model config {self.name}: app_drop must lie in [0, 1), got {self.app_drop}")
         if self.mixup < 0:
             raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")
         if self.motion_pools < 0:

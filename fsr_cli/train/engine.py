@@ -246,6 +246,16 @@ class _Folds:
         mirrored[:, :, 0] -= shift
         return torch.where(sel, mirrored, flow_b), torch.where(sel, app_b.flip(-1), app_b)
 
+    def blank_faces(self, app_b, on: np.ndarray) -> torch.Tensor:
+        """Zero the apex face of a random app_drop fraction of each active fold's batch."""
+        F_, B = app_b.shape[:2]
+        draws = [
+            self.streams[f].rng.random(B) < self.cfg.app_drop if on[f] else np.zeros(B, dtype=bool)
+            for f in range(F_)
+        ]
+        sel = self.to_device(np.stack(draws)).view(F_, B, 1, 1, 1)
+        return torch.where(sel, torch.zeros_like(app_b), app_b)
+
     def forward(self, flow_b, app_b) -> torch.Tensor:
         def one(p, b, x, a):
             return functional_call(self.template, (p, b), (x, a))
@@ -396,6 +406,8 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
             flow_b = _shift(flow_b.flatten(0, 1), offs, cfg.shift_aug).view(flow_b.shape)
         if cfg.flip_aug:
             flow_b, app_b = st.flip(flow_b, app_b, on)
+        if cfg.app_drop > 0:
+            app_b = st.blank_faces(app_b, on)
         if st.noisy:  # drawn even at std 0, so a fold's random stream does not depend on its losses
             std = st.to_device(st.noise_std).float().view(-1, 1, 1, 1, 1)
             flow_b = flow_b + std * st.to_device(_fold_noise(st, on, flow_b.shape[1:]))

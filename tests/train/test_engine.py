@@ -255,8 +255,8 @@ def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
         load_preset("facesleuth-r", mirror_sym=True, flow_norm="fold")
 
 
-@pytest.mark.parametrize("option", [{"mixup": 0.4}, {"swa_epochs": 2}, {"flip_aug": True}])
-def test_mixup_averaging_and_flips_change_training_and_stay_per_fold(toy, option):
+@pytest.mark.parametrize("option", [{"mixup": 0.4}, {"swa_epochs": 2}, {"flip_aug": True}, {"app_drop": 0.5}])
+def test_mixup_averaging_flips_and_blank_faces_change_training_and_stay_per_fold(toy, option):
     cfg = load_preset("facesleuth-r", **option)
     fit = FitConfig.from_model(cfg, seed=4, epochs=3, batch_size=16)
     folds = group_folds(toy["groups"], 4)[:2]
@@ -335,3 +335,21 @@ def test_class_balance_power_interpolates_between_plain_and_inverse_frequency_we
     assert np.abs(half - full).max() > 1e-3 and np.abs(half - probs(class_balance=False)).max() > 1e-3
     with pytest.raises(UsageError, match="class_balance_power"):
         load_preset("facesleuth-r", class_balance_power=-1)
+
+
+def test_app_drop_blanks_a_random_part_of_the_active_folds_faces_only():
+    from types import SimpleNamespace
+
+    from fsr_cli.train.engine import _Folds
+
+    st = _Folds.__new__(_Folds)
+    st.device, st.cfg = "cpu", load_preset("facesleuth-r", app_drop=0.5)
+    st.streams = [SimpleNamespace(rng=np.random.default_rng(s)) for s in (0, 1)]
+    app = torch.randn(2, 200, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    out = st.blank_faces(app, np.array([True, False]))
+    blank = (out[0] == 0).flatten(1).all(1)
+    assert 60 < int(blank.sum()) < 140  # about half of the active fold's faces ...
+    torch.testing.assert_close(out[0][~blank], app[0][~blank])  # ... the others untouched
+    torch.testing.assert_close(out[1], app[1])  # a fold sitting out is left alone
+    with pytest.raises(UsageError, match="app_drop"):
+        load_preset("facesleuth-r", app_drop=1.0)
