@@ -66,7 +66,7 @@ class ModelConfig:
     soa_tie: bool = False
     # appearance stream (FPF)
     appearance_stream: bool = True
-    app_dim: int = 24
+    app_dim: int = 8
     app_patch: int = 4
     app_window: int = 4  # tokens per window side
     app_heads: int = 2
