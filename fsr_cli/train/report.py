@@ -91,9 +91,10 @@ def seeds_table(metrics: dict) -> Table | None:
         return None
     names = list(sd["mean"])
     t = _titled(f"{len(sd['seeds'])} seeds: {metrics['protocol']} / {metrics['model']}", metrics)
-    t.add_column("seed")
+    # The row names never wrap; at 80 columns the figures wrap at "+/-" instead of being cut.
+    t.add_column("seed", no_wrap=True, min_width=len("mean +/- std"))
     for n in names:
-        t.add_column(_figure_name(n), justify="right", no_wrap=True)
+        t.add_column(_figure_name(n), justify="right")
     for s, fig in sd["per_seed"].items():
         t.add_row(s, *(_f(fig[n]) for n in names))
     t.add_row("mean +/- std", *(_pm(sd["mean"][n], sd["std"][n]) for n in names), style="bold")

@@ -104,6 +104,20 @@ def test_seeds_keep_each_seed_and_average_their_probabilities(two_seeds):
     assert len(theta["folds"]) == 2 * len(metrics["per_fold"]) and "seed-1/casme2/01" in theta["folds"]
 
 
+def test_seeds_table_keeps_row_names_and_whole_figures_at_80_columns(two_seeds):
+    from rich.console import Console
+
+    from fsr_cli.train.report import seeds_table
+
+    _, metrics = two_seeds
+    console = Console(width=80, record=True)
+    console.print(seeds_table(metrics))
+    text = console.export_text()
+    assert all(row in text for row in ("mean +/- std", "ensemble", "│ 0 ", "│ 1 "))
+    assert "…" not in text.split("┡")[1]  # no figure cut short (a header may be)
+    assert f"{metrics['seeds']['std']['uf1']:.3f}" in text
+
+
 def test_seeds_resume_to_the_same_result(two_seeds, tmp_path):
     path, metrics = two_seeds
     import shutil
