@@ -182,8 +182,11 @@ def main() -> None:
             for key in TIMING_KEYS:
                 print(f"  {key:<7}" + "".join(f"{res[m]['timings'].get(key, 0.0):9.3f}s" for m in modes))
             print(f"  {'wall':<7}" + "".join(f"{res[m]['wall']:9.3f}s" for m in modes))
-            print(f"  {'peak':<7}" + "".join(f"{res[m]['rss_peak_mb']:8.0f}MB" for m in modes)
-                  + f"   (resident after loading the models: {new['rss_loaded_mb']:.0f} MB)")
+            print(
+                f"  {'peak':<7}"
+                + "".join(f"{res[m]['rss_peak_mb']:8.0f}MB" for m in modes)
+                + f"   (resident after loading the models: {new['rss_loaded_mb']:.0f} MB)"
+            )
             if "old" not in res:
                 held = new["frames"] * 480 * WIDTH * 4 / 2**30  # BGR + grey copies
                 print(f"  old path not run: it would hold {held:.1f} GiB of frames")

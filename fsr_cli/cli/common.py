@@ -27,7 +27,7 @@ ExecutorOpt = Annotated[
     str,
     typer.Option(
         "--executor",
-        help='Where the work runs: local (this machine, --workers processes) or ray (Ray tasks; '
+        help="Where the work runs: local (this machine, --workers processes) or ray (Ray tasks; "
         'pip install -e ".[ray]").',
     ),
 ]

@@ -66,9 +66,7 @@ def read_run_config(run: Path) -> dict:
         raise FsrError(str(exc)) from exc
 
 
-def run_model_files(
-    run: Path, config: dict, *, fold: str | None = None
-) -> tuple[str, list[Path], list[str]]:
+def run_model_files(run: Path, config: dict, *, fold: str | None = None) -> tuple[str, list[Path], list[str]]:
     """(kind, model files, warnings) of a run: see the module docstring. The warnings say when
     the default choice is not what the run promises (a --final run without its final model, an
     ensemble missing some of its folds).

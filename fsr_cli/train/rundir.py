@@ -166,6 +166,7 @@ def write_probs(
     if val_probs_each_epoch is not None:
         arrays["val_probs_each_epoch"] = np.asarray(val_probs_each_epoch, dtype=np.float32)
         arrays["val_idx"] = np.asarray(val_idx, dtype=np.int64)
+
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:  # a file object: np.savez would add .npz to a name
             np.savez(f, **arrays)
