@@ -26,7 +26,7 @@ def evaluate(
     """
     from fsr_cli.train.evaluation import compare_runs, comparison_rows, comparison_warnings, evaluate_run
     from fsr_cli.train.report import (
-        comparison_table,
+        comparison_tables,
         difference_table,
         fold_table,
         notes,
@@ -48,7 +48,8 @@ def evaluate(
     if len(docs) > 1:
         rows = comparison_rows(docs)
         warnings = comparison_warnings(rows)
-        err_console.print(comparison_table(rows))
+        for table in comparison_tables(rows):
+            err_console.print(table)
         err_console.print(difference_table(diffs))
         for w in warnings:
             err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)

@@ -106,19 +106,20 @@ def seeds_table(metrics: dict) -> Table | None:
     return t
 
 
-def comparison_table(rows: list[dict]) -> Table:
-    """Runs side by side: pooled and per-dataset UF1/UAR/acc, leaky selections flagged."""
+def comparison_tables(rows: list[dict]) -> list[Table]:
+    """Runs side by side, in two tables that fit 80 columns: what each run is (numbered, leaky
+    selections flagged), then its pooled and per-dataset UF1, UAR and Acc, one row per figure."""
     datasets = list(dict.fromkeys(d for r in rows for d in r["per_dataset"]))
-    t = Table(title="runs compared (UF1 / UAR / Acc)")
-    for col in ("run", "model", "labels", "n", "epochs", "seeds", "selection", "pooled", *datasets):
-        t.add_column(col, overflow="fold")
-    for r in rows:
+    runs = Table(title="runs compared")
+    for col in ("#", "run", "model", "labels", "n", "epochs", "seeds", "selection"):
+        runs.add_column(col, overflow="fold", no_wrap=col == "#")
+    figures = Table(title="runs compared: UF1 / UAR / Acc")
+    for col in ("#", "figure", "pooled", *datasets):
+        figures.add_column(col, justify="left" if col in ("#", "figure") else "right")
+    for i, r in enumerate(rows, 1):
         sel = "[red]LEAKAGE (test-oracle)[/red]" if r["leakage"] else str(r["selection"]).split(" (")[0]
-        cells = [
-            " / ".join(_f(v[m]) for m in ("uf1", "uar", "acc")) if (v := r["per_dataset"].get(d)) else "-"
-            for d in datasets
-        ]
-        t.add_row(
+        runs.add_row(
+            str(i),
             r["run"],
             str(r["model"]),
             str(r["labels"]),
@@ -126,10 +127,11 @@ def comparison_table(rows: list[dict]) -> Table:
             str(r["epochs"]),
             ",".join(map(str, r["seeds"])),
             sel,
-            " / ".join(_f(r[m]) for m in ("uf1", "uar", "acc")),
-            *cells,
         )
-    return t
+        for m, name in (("uf1", "UF1"), ("uar", "UAR"), ("acc", "Acc")):
+            cells = [_f(v[m]) if (v := r["per_dataset"].get(d)) else "-" for d in datasets]
+            figures.add_row(str(i) if m == "uf1" else "", name, _f(r[m]), *cells, end_section=m == "acc")
+    return [runs, figures]
 
 
 def difference_table(diffs: list[dict]) -> Table:
@@ -141,7 +143,7 @@ def difference_table(diffs: list[dict]) -> Table:
         "P(<= 0): share of draws where the run is not better",
     )
     for col in ("run", "UF1 diff", "95 % interval", "P(<= 0)", "n", "subjects"):
-        t.add_column(col, justify="left" if col == "run" else "right")
+        t.add_column(col, justify="left" if col == "run" else "right", overflow="fold", no_wrap=col != "run")
     for d in diffs:
         lo, hi = d["ci95"]
         t.add_row(

@@ -82,3 +82,25 @@ def test_runs_side_by_side_say_what_they_were_trained_with_and_warn_when_unlike(
     assert "warning:" in r.stderr and "epochs" in r.stderr and "composite" in r.stderr
     same = json.loads(pb.run_fsr("evaluate", str(runs["soa"]), str(runs["none"]), "--json").stdout)
     assert same["warnings"] == []
+
+
+def test_comparison_fits_80_columns_with_every_figure_whole():
+    from rich.console import Console
+
+    from fsr_cli.train.evaluation import compare_runs, comparison_rows, evaluate_run
+    from fsr_cli.train.report import comparison_tables, difference_table
+
+    runs = pb.shared_runs()
+    paths = [runs[k] for k in ("soa", "oracle", "none")]
+    docs = [evaluate_run(p) for p in paths]
+    rows = comparison_rows(docs)
+    console = Console(width=80, record=True)
+    for table in [*comparison_tables(rows), difference_table(compare_runs(paths, docs))]:
+        console.print(table)
+    text = console.export_text()
+    assert max(map(len, text.splitlines())) <= 80
+    assert "…" not in text  # nothing cut short: long run paths fold onto further lines
+    for r in rows:
+        for m in ("uf1", "uar", "acc"):
+            assert f"{r[m]:.3f}" in text
+    assert text.count("LEAKAGE") == 1
