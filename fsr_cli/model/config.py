@@ -88,6 +88,15 @@ class ModelConfig:
     # accuracy), 0 = plain cross entropy, between = rarer classes weighted up less
     class_balance_power: float = 1.0
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
+    # random rotation (degrees, uniform in [-rot_aug, rot_aug]) and scaling (factor in
+    # [1 - scale_aug, 1 + scale_aug]) of the training flow about the map's centre, the (u, v)
+    # vectors turned with it (0 = off)
+    rot_aug: float = 0.0
+    scale_aug: float = 0.0
+    # cutout: a random cutout x cutout square of the training flow blanked (to the fold's mean)
+    # in a cutout_p fraction of the samples (0 = off)
+    cutout: int = 0
+    cutout_p: float = 0.5
     flip_aug: bool = False  # mirror half of the training samples left-right (u changes sign)
     # modality dropout: this fraction of the training samples sees a blank face (the appearance
     # stream's input zeroed), so the motion stream learns to carry the class alone (0 = off)
@@ -151,6 +160,16 @@ class ModelConfig:
             )
         if not 0.0 <= self.app_drop < 1.0:
             raise UsageError(f"model config {self.name}: app_drop must lie in [0, 1), got {self.app_drop}")
+        if self.rot_aug < 0 or not 0.0 <= self.scale_aug < 1.0:
+            raise UsageError(
+                f"model config {self.name}: rot_aug must be >= 0 and scale_aug in [0, 1), "
+                f"got {self.rot_aug} and {self.scale_aug}"
+            )
+        if self.cutout < 0 or not 0.0 <= self.cutout_p <= 1.0:
+            raise UsageError(
+                f"model config {self.name}: cutout must be >= 0 and cutout_p in [0, 1], "
+                f"got {self.cutout} and {self.cutout_p}"
+            )
         if self.mixup < 0:
             raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")
         if self.motion_pools < 0:

@@ -256,6 +256,56 @@ class _Folds:
         sel = self.to_device(np.stack(draws)).view(F_, B, 1, 1, 1)
         return torch.where(sel, torch.zeros_like(app_b), app_b)
 
+    def cut_out(self, flow_b, on: np.ndarray) -> torch.Tensor:
+        """Blank a random cutout x cutout square of the flow (all three maps) of a random
+        cutout_p fraction of each active fold's batch; the square's centre is uniform over the
+        map, so it may stick out of it (DeVries & Taylor 2017)."""
+        F_, B, _, H, W = flow_b.shape
+        c, keep = self.cfg.cutout, np.ones((F_, B, 1, H, W), dtype=bool)
+        ys, xs = np.arange(H)[:, None], np.arange(W)[None, :]
+        for f in np.flatnonzero(on):
+            rng = self.streams[f].rng
+            hit, cy, cx = rng.random(B) < self.cfg.cutout_p, rng.integers(0, H, B), rng.integers(0, W, B)
+            for b in np.flatnonzero(hit):
+                y0, x0 = cy[b] - c // 2, cx[b] - c // 2
+                keep[f, b, 0] = ~((ys >= y0) & (ys < y0 + c) & (xs >= x0) & (xs < x0 + c))
+        return flow_b * self.to_device(keep)
+
+    def warp(self, flow_b, on: np.ndarray) -> torch.Tensor:
+        """Rotate each active fold's training flow by a random angle in [-rot_aug, rot_aug] degrees
+        and scale it by a random factor in [1 - scale_aug, 1 + scale_aug] about the map's centre.
+
+        The motion vectors turn with the face: (u, v) is rotated by the same angle, in raw flow
+        units (the fold's normalisation undone, then redone), so a rotated face moves as the
+        original would have; strain is a scalar field and is only resampled."""
+        F_, B, C, H, W = flow_b.shape
+        ang, scl = np.zeros((F_, B)), np.ones((F_, B))
+        for f in np.flatnonzero(on):
+            rng = self.streams[f].rng
+            ang[f] = np.deg2rad(rng.uniform(-self.cfg.rot_aug, self.cfg.rot_aug, B))
+            scl[f] = rng.uniform(1 - self.cfg.scale_aug, 1 + self.cfg.scale_aug, B)
+        a, k = self.to_device(ang).float(), self.to_device(scl).float()
+        cos, sin = torch.cos(a), torch.sin(a)
+        # output pixel p samples the input at R(-a) p / k (image y down, as the flow's v)
+        theta = torch.stack(
+            [
+                torch.stack([cos / k, sin / k, torch.zeros_like(a)], -1),
+                torch.stack([-sin / k, cos / k, torch.zeros_like(a)], -1),
+            ],
+            -2,
+        )  # (F, B, 2, 3)
+        m = self.stat["flow_mean"].view(F_, 1, C, 1, 1)
+        sd = self.stat["flow_std"].view(F_, 1, C, 1, 1)
+        raw = (flow_b * sd + m).flatten(0, 1)
+        grid = F.affine_grid(theta.flatten(0, 1), list(raw.shape), align_corners=False)
+        out = F.grid_sample(raw, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        out = out.view(F_, B, C, H, W)
+        u, v = out[:, :, 0], out[:, :, 1]
+        cs, sn = cos.view(F_, B, 1, 1), sin.view(F_, B, 1, 1)
+        # the vector field turns by +a: (u, v) -> R(a) (u, v), R(a) = [[cos, -sin], [sin, cos]]
+        out = torch.stack([cs * u - sn * v, sn * u + cs * v, out[:, :, 2]], 2)
+        return (out - m) / sd
+
     def forward(self, flow_b, app_b) -> torch.Tensor:
         def one(p, b, x, a):
             return functional_call(self.template, (p, b), (x, a))
@@ -404,6 +454,10 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
             ]
             offs = st.to_device(np.concatenate(offs))
             flow_b = _shift(flow_b.flatten(0, 1), offs, cfg.shift_aug).view(flow_b.shape)
+        if cfg.rot_aug > 0 or cfg.scale_aug > 0:
+            flow_b = st.warp(flow_b, on)
+        if cfg.cutout > 0:
+            flow_b = st.cut_out(flow_b, on)
         if cfg.flip_aug:
             flow_b, app_b = st.flip(flow_b, app_b, on)
         if cfg.app_drop > 0:

@@ -255,8 +255,18 @@ def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
         load_preset("facesleuth-r", mirror_sym=True, flow_norm="fold")
 
 
-@pytest.mark.parametrize("option", [{"mixup": 0.4}, {"swa_epochs": 2}, {"flip_aug": True}, {"app_drop": 0.5}])
-def test_mixup_averaging_flips_and_blank_faces_change_training_and_stay_per_fold(toy, option):
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"mixup": 0.4},
+        {"swa_epochs": 2},
+        {"flip_aug": True},
+        {"app_drop": 0.5},
+        {"rot_aug": 15.0, "scale_aug": 0.1},
+        {"cutout": 8},
+    ],
+)
+def test_mixup_averaging_flips_warps_and_blanks_change_training_and_stay_per_fold(toy, option):
     cfg = load_preset("facesleuth-r", **option)
     fit = FitConfig.from_model(cfg, seed=4, epochs=3, batch_size=16)
     folds = group_folds(toy["groups"], 4)[:2]
@@ -353,3 +363,68 @@ def test_app_drop_blanks_a_random_part_of_the_active_folds_faces_only():
     torch.testing.assert_close(out[1], app[1])  # a fold sitting out is left alone
     with pytest.raises(UsageError, match="app_drop"):
         load_preset("facesleuth-r", app_drop=1.0)
+
+
+def _two_fold_stats():
+    from types import SimpleNamespace
+
+    from fsr_cli.train.engine import _Folds
+
+    st = _Folds.__new__(_Folds)  # the augmentation alone, with two folds' statistics set by hand
+    st.device = "cpu"
+    st.streams = [SimpleNamespace(rng=np.random.default_rng(s)) for s in (0, 1)]
+    st.stat = {
+        "flow_mean": torch.tensor([[0.3, -0.2, 0.1], [-1.0, 0.3, 0.0]]),
+        "flow_std": torch.tensor([[2.0, 1.5, 1.0], [0.5, 2.0, 1.0]]),
+    }
+    return st
+
+
+def test_warp_turns_the_motion_vectors_with_the_face():
+    # A patch right of centre moving outward (u = 1): rotated about the centre, it must still
+    # move outward from the centre wherever it lands, and its strain is only carried along.
+    st = _two_fold_stats()
+    st.cfg = load_preset("facesleuth-r", rot_aug=60.0, scale_aug=0.15)
+    H = 28
+    yy, xx = torch.meshgrid(
+        torch.arange(H, dtype=torch.float32), torch.arange(H, dtype=torch.float32), indexing="ij"
+    )
+    patch = (((xx - 21) ** 2 + (yy - 13.5) ** 2) < 6).float()
+    raw = torch.zeros(2, 16, 3, H, H)
+    raw[:, :, 0], raw[:, :, 2] = patch, 2 * patch
+    m, sd = st.stat["flow_mean"].view(2, 1, 3, 1, 1), st.stat["flow_std"].view(2, 1, 3, 1, 1)
+    out = st.warp((raw - m) / sd, np.array([True, False])) * sd + m
+    turned = 0
+    for b in range(16):
+        u, v, strain = out[0, b]
+        w = strain.clamp(min=0)
+        cx, cy = (w * xx).sum() / w.sum(), (w * yy).sum() / w.sum()
+        radial = torch.stack([cx - 13.5, cy - 13.5])
+        flow = torch.stack([(w * u).sum(), (w * v).sum()]) / w.sum()
+        cos = torch.dot(radial, flow) / (radial.norm() * flow.norm())
+        assert cos > 0.99  # the vectors still point away from the centre
+        # resampled alike, then only (u, v) turned: |(u, v)| is still half the strain everywhere
+        torch.testing.assert_close(torch.hypot(u, v), strain / 2, atol=1e-5, rtol=0)
+        turned += abs(float(torch.atan2(radial[1], radial[0]))) > 0.1
+    assert turned >= 8  # random angles, most of them away from 0
+    torch.testing.assert_close(out[1], raw[1], atol=1e-5, rtol=0)  # a fold sitting out is left alone
+
+
+def test_cutout_blanks_one_square_of_the_active_folds_flow():
+    st = _two_fold_stats()
+    st.cfg = load_preset("facesleuth-r", cutout=6, cutout_p=0.5)
+    flow = torch.randn(2, 200, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    out = st.cut_out(flow, np.array([True, False]))
+    blanked = (out[0] == 0).all(1)  # (B, H, W): zero in all three maps
+    hit = blanked.flatten(1).any(1)
+    assert 60 < int(hit.sum()) < 140  # about half of the active fold's samples
+    for b in np.flatnonzero(hit.numpy()):
+        rows, cols = blanked[b].any(1).nonzero().squeeze(1), blanked[b].any(0).nonzero().squeeze(1)
+        assert len(rows) <= 6 and len(cols) <= 6  # one square, clipped at the border
+        assert int(blanked[b].sum()) == len(rows) * len(cols)
+    torch.testing.assert_close(out[0][~hit], flow[0][~hit])  # the others untouched
+    torch.testing.assert_close(out[1], flow[1])  # a fold sitting out is left alone
+    with pytest.raises(UsageError, match="cutout"):
+        load_preset("facesleuth-r", cutout=4, cutout_p=1.5)
+    with pytest.raises(UsageError, match="rot_aug"):
+        load_preset("facesleuth-r", rot_aug=-1.0)
