@@ -301,19 +301,8 @@ def test_an_epoch_budget_below_the_averaged_epochs_is_refused_naming_the_fix(tmp
 
 
 def test_flip_aug_mirrors_the_raw_face_in_each_folds_normalised_units():
-    from types import SimpleNamespace
-
-    from fsr_cli.train.engine import _Folds
-
-    st = _Folds.__new__(_Folds)  # the flip alone, with two folds' statistics set by hand
-    st.device = "cpu"
-    st.streams = [SimpleNamespace(rng=np.random.default_rng(s)) for s in (0, 1)]
-    st.stat = {
-        "flow_mean": torch.tensor([[0.5, -0.2, 0.1], [-1.0, 0.3, 0.0]]),
-        "flow_std": torch.tensor([[2.0, 1.0, 0.5], [0.5, 2.0, 1.0]]),
-        "app_mean": torch.zeros(2, 1),
-        "app_std": torch.ones(2, 1),
-    }
+    st = _two_fold_stats()
+    st.stat.update(app_mean=torch.zeros(2, 1), app_std=torch.ones(2, 1))
     raw = torch.randn(10, 3, 6, 6, generator=torch.Generator().manual_seed(0))
     app = torch.randn(10, 1, 4, 4, generator=torch.Generator().manual_seed(1))
     idx = torch.arange(10).view(2, 5)
