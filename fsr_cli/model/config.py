@@ -72,6 +72,9 @@ class ModelConfig:
     app_heads: int = 2
     # fusion
     fuse_dim: int = 64
+    # dropout of the fused features before the classifier while training (0 = off); the engine
+    # draws the masks from each fold's own stream
+    head_dropout: float = 0.0
     # logits averaged over the sample and its left-right mirror image (u negated): an exactly
     # mirror-invariant network (needs flow_norm "sample", which makes the mirror exact)
     mirror_sym: bool = False
@@ -169,6 +172,15 @@ class ModelConfig:
             raise UsageError(
                 f"model config {self.name}: cutout must be >= 0 and cutout_p in [0, 1], "
                 f"got {self.cutout} and {self.cutout_p}"
+            )
+        if not 0.0 <= self.head_dropout < 1.0:
+            raise UsageError(
+                f"model config {self.name}: head_dropout must lie in [0, 1), got {self.head_dropout}"
+            )
+        if self.head_dropout > 0 and self.arch != "facesleuth-r":
+            raise UsageError(
+                f"model config {self.name}: head_dropout is for arch facesleuth-r; "
+                f"set it to 0 for {self.arch}"
             )
         if self.mixup < 0:
             raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")

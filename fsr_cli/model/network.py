@@ -170,18 +170,24 @@ class FaceSleuthR(nn.Module):
         self.ln = nn.LayerNorm(fused)
         self.head = nn.Linear(fused, cfg.n_classes)
 
-    def logits(self, flow: torch.Tensor, app: torch.Tensor) -> torch.Tensor:
-        """The network's logits for the inputs as given (no mirror averaging)."""
+    def logits(self, flow: torch.Tensor, app: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """The network's logits for the inputs as given (no mirror averaging).
+
+        keep: (B, fused) scales of the fused features (dropout drawn by the engine), or None."""
         m = self.proj_motion(self.motion(flow))  # (B, fuse_dim) or (B, 0)
         a = self.proj_app(self.appearance(app))  # (B, fuse_dim) or (B, 0)
-        return self.head(self.ln(torch.cat([m, a], dim=1)))  # (B, n_classes)
+        z = self.ln(torch.cat([m, a], dim=1))
+        return self.head(z if keep is None else z * keep)  # (B, n_classes)
 
-    def forward(self, flow: torch.Tensor, app: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, flow: torch.Tensor, app: torch.Tensor, keep: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if not self.cfg.mirror_sym:
-            return self.logits(flow, app)
+            return self.logits(flow, app, keep)
         # The mean of the logits of the sample and of its mirror image: the class of a face
         # mirrored left-right is the same, so the network is made exactly mirror-invariant.
-        both = self.logits(torch.cat([flow, mirror_flow(flow)]), torch.cat([app, app.flip(-1)]))
+        twice = None if keep is None else torch.cat([keep, keep])
+        both = self.logits(torch.cat([flow, mirror_flow(flow)]), torch.cat([app, app.flip(-1)]), twice)
         return 0.5 * (both[: len(flow)] + both[len(flow) :])
 
     def soa_layers(self) -> list[SOA]:

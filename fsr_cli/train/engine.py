@@ -306,11 +306,30 @@ class _Folds:
         out = torch.stack([cs * u - sn * v, sn * u + cs * v, out[:, :, 2]], 2)
         return (out - m) / sd
 
-    def forward(self, flow_b, app_b) -> torch.Tensor:
-        def one(p, b, x, a):
-            return functional_call(self.template, (p, b), (x, a))
+    def forward(self, flow_b, app_b, keep=None) -> torch.Tensor:
+        """Every fold's logits (F, B, n_classes); keep: (F, B, fused) dropout scales of the
+        fused features (training with head_dropout), None at evaluation."""
+        if keep is None:
 
-        return torch.vmap(one)(self.params, self.buffers, flow_b, app_b)  # (F, B, n_classes)
+            def one(p, b, x, a):
+                return functional_call(self.template, (p, b), (x, a))
+
+            return torch.vmap(one)(self.params, self.buffers, flow_b, app_b)
+
+        def one_kept(p, b, x, a, k):
+            return functional_call(self.template, (p, b), (x, a), {"keep": k})
+
+        return torch.vmap(one_kept)(self.params, self.buffers, flow_b, app_b, keep)
+
+    def dropout_scales(self, on: np.ndarray, batch: int) -> torch.Tensor:
+        """Inverted-dropout scales of the fused features (F, B, fused): each active fold's drawn
+        from its own stream (0 with probability head_dropout, else 1 / (1 - head_dropout)),
+        ones for folds sitting out."""
+        p, width = self.cfg.head_dropout, self.template.head.in_features
+        keep = np.ones((len(on), batch, width), dtype=np.float32)
+        for f in np.flatnonzero(on):
+            keep[f] = (self.streams[f].rng.random((batch, width)) >= p) / (1 - p)
+        return self.to_device(keep)
 
     def loss(self, logits, y_b, active, mix=None) -> torch.Tensor:
         """Per-fold class-weighted, label-smoothed cross entropy, zero for folds sitting out. (F,)
@@ -469,7 +488,8 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
         mix = None
         if cfg.mixup > 0:
             flow_b, app_b, mix = _mixup(st, flow_b, app_b, y_b, on)
-        logits = st.forward(flow_b, app_b)
+        keep = st.dropout_scales(on, fit.batch_size) if cfg.head_dropout > 0 else None
+        logits = st.forward(flow_b, app_b, keep)
         losses = st.loss(logits, y_b, active, mix)  # (F,)
         grads = dict(zip(st.params, torch.autograd.grad(losses.sum(), list(st.params.values())), strict=True))
         if tied:

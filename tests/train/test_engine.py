@@ -264,6 +264,7 @@ def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
         {"app_drop": 0.5},
         {"rot_aug": 15.0, "scale_aug": 0.1},
         {"cutout": 8},
+        {"head_dropout": 0.3},
     ],
 )
 def test_mixup_averaging_flips_warps_and_blanks_change_training_and_stay_per_fold(toy, option):
@@ -417,3 +418,10 @@ def test_cutout_blanks_one_square_of_the_active_folds_flow():
         load_preset("facesleuth-r", cutout=4, cutout_p=1.5)
     with pytest.raises(UsageError, match="rot_aug"):
         load_preset("facesleuth-r", rot_aug=-1.0)
+
+
+def test_head_dropout_is_refused_where_it_cannot_be_honoured():
+    with pytest.raises(UsageError, match=r"head_dropout must lie in \[0, 1\)"):
+        load_preset("facesleuth-r", head_dropout=1.0)
+    with pytest.raises(UsageError, match="head_dropout is for arch facesleuth-r; set it to 0 for ststnet"):
+        load_preset("ststnet", head_dropout=0.2)
