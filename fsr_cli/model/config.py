@@ -23,7 +23,7 @@ PRESETS_DIR = Path(__file__).resolve().parents[2] / "models"
 # flattened flow (train/baselines.py), trained by scikit-learn with no epochs
 ARCHS = ("facesleuth-r", "ststnet", "svm")
 SOA_MODES = ("learned", "fixed", "none")
-FLOW_NORMS = ("fold", "sample")
+FLOW_NORMS = ("fold", "sample", "median")
 READOUTS = ("grid", "profile", "both")
 
 
@@ -42,7 +42,8 @@ class ModelConfig:
     motion_stream: bool = True
     # "fold": the flow as the engine's per-fold channel statistics leave it; "sample": each
     # sample's u, v and strain standardised on their own (zero mean, unit std over the map), so
-    # the stream reads the pattern of the motion, not its amplitude or offset
+    # the stream reads the pattern of the motion, not its amplitude or offset; "median": the
+    # same with each map's median removed instead of its mean (an offset a local motion barely moves)
     flow_norm: str = "fold"
     motion_widths: tuple[int, ...] = (16, 24, 32)  # one conv stage each
     motion_unshuffle: int = 2  # space-to-depth factor before stage 1 (28x28x3 -> 14x14x12)

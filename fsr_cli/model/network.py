@@ -35,9 +35,10 @@ class Stage(nn.Module):
         return self.soa(F.gelu(self.norm(self.conv(x))))
 
 
-def standardise_maps(x: torch.Tensor) -> torch.Tensor:
-    """Each sample's channels to zero mean and unit std over the map: (B, C, H, W) -> same."""
-    mu = x.mean((2, 3), keepdim=True)
+def standardise_maps(x: torch.Tensor, *, median: bool = False) -> torch.Tensor:
+    """Each sample's channels to zero mean (median: zero median) and unit std over the map:
+    (B, C, H, W) -> same. The median leaves a local motion's own pixels out of the offset removed."""
+    mu = x.flatten(2).median(-1).values[..., None, None] if median else x.mean((2, 3), keepdim=True)
     return (x - mu) * torch.rsqrt(x.var((2, 3), keepdim=True, correction=0) + 1e-6)
 
 
@@ -92,7 +93,8 @@ class MotionStream(nn.Module):
         self.pools = cfg.motion_pools
         self.grid = cfg.grid
         self.readout = cfg.readout
-        self.sample_norm = cfg.flow_norm == "sample"
+        self.sample_norm = cfg.flow_norm in ("sample", "median")
+        self.median = cfg.flow_norm == "median"
         widths = [3 * cfg.motion_unshuffle**2, *cfg.motion_widths]
         start = cfg.theta_init_deg
         if start is None:
@@ -117,7 +119,7 @@ class MotionStream(nn.Module):
     def features(self, flow: torch.Tensor) -> list[torch.Tensor]:
         """The output map of every stage (after its SOA)."""
         if self.sample_norm:
-            flow = standardise_maps(flow)
+            flow = standardise_maps(flow, median=self.median)
         x = F.pixel_unshuffle(flow, self.unshuffle)  # (B, 3*r*r, S/r, S/r): lossless, 4x fewer pixels
         maps = []
         for i, stage in enumerate(self.stages):
@@ -203,7 +205,7 @@ class FaceSleuthR(nn.Module):
         if not isinstance(self.motion, MotionStream):
             return []
         if self.motion.sample_norm:
-            flow = standardise_maps(flow)
+            flow = standardise_maps(flow, median=self.motion.median)
         maps, x = [], F.pixel_unshuffle(flow, self.motion.unshuffle)
         for i, stage in enumerate(self.motion.stages):
             h = F.gelu(stage.norm(stage.conv(self.motion.pooled(i, x))))

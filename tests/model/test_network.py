@@ -108,16 +108,28 @@ def test_per_sample_flow_standardisation_ignores_each_samples_gain_and_offset():
     torch.manual_seed(0)
     flow, app = torch.randn(2, 3, 28, 28), torch.randn(2, 1, 32, 32)
     models = {
-        norm: build_model(load_preset("facesleuth-r", flow_norm=norm)).eval() for norm in ("fold", "sample")
+        norm: build_model(load_preset("facesleuth-r", flow_norm=norm)).eval()
+        for norm in ("fold", "sample", "median")
     }
     gain = torch.tensor([3.0, 0.2]).view(2, 1, 1, 1)  # one gain and offset per sample and channel
     changed = flow * gain + torch.randn(2, 3, 1, 1)
     with torch.no_grad():
-        torch.testing.assert_close(
-            models["sample"](flow, app), models["sample"](changed, app), atol=1e-4, rtol=1e-4
-        )
+        for norm in ("sample", "median"):
+            torch.testing.assert_close(
+                models[norm](flow, app), models[norm](changed, app), atol=1e-4, rtol=1e-4
+            )
         assert (
             models["fold"](flow, app) - models["fold"](changed, app)
         ).abs().max() > 1e-3  # not so without it
     with pytest.raises(UsageError, match="flow_norm"):
         load_preset("facesleuth-r", flow_norm="dataset")
+
+
+def test_median_standardisation_leaves_the_still_face_at_zero():
+    from fsr_cli.model.network import standardise_maps
+
+    still = torch.full((1, 3, 28, 28), 0.7)  # head drift: a constant offset on every map ...
+    still[..., 10:14, 12:18] += 5.0  # ... and one local motion
+    background = standardise_maps(still, median=True)[..., :5, :5]
+    torch.testing.assert_close(background, torch.zeros_like(background))  # the still face is 0
+    assert standardise_maps(still)[..., :5, :5].abs().min() > 0.05  # the mean moves with the motion
