@@ -79,6 +79,9 @@ class ModelConfig:
     # logits averaged over the sample and its left-right mirror image (u negated): an exactly
     # mirror-invariant network (needs flow_norm "sample", which makes the mirror exact)
     mirror_sym: bool = False
+    # > 0: at evaluation the logits are averaged over the flow and its four copies moved by
+    # tta_shift pixels (test-time augmentation; training is unchanged)
+    tta_shift: int = 0
     # training defaults
     epochs: int = 30
     batch_size: int = 64
@@ -177,6 +180,11 @@ class ModelConfig:
         if not 0.0 <= self.head_dropout < 1.0:
             raise UsageError(
                 f"model config {self.name}: head_dropout must lie in [0, 1), got {self.head_dropout}"
+            )
+        if self.tta_shift < 0 or (self.tta_shift and self.arch != "facesleuth-r"):
+            raise UsageError(
+                f"model config {self.name}: tta_shift must be >= 0, and is for arch facesleuth-r only; "
+                f"got {self.tta_shift} for {self.arch}"
             )
         if self.head_dropout > 0 and self.arch != "facesleuth-r":
             raise UsageError(

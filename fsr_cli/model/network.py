@@ -42,6 +42,14 @@ def standardise_maps(x: torch.Tensor, *, median: bool = False) -> torch.Tensor:
     return (x - mu) * torch.rsqrt(x.var((2, 3), keepdim=True, correction=0) + 1e-6)
 
 
+def shifted_views(flow: torch.Tensor, s: int) -> list[torch.Tensor]:
+    """(B, C, H, W) as given and moved by s pixels down, up, right and left, zero filled."""
+    H, W = flow.shape[-2:]
+    p = F.pad(flow, (s, s, s, s))
+    offsets = [(0, 0), (s, 0), (-s, 0), (0, s), (0, -s)]
+    return [p[..., s - dy : s - dy + H, s - dx : s - dx + W] for dy, dx in offsets]
+
+
 def mirror_flow(flow: torch.Tensor) -> torch.Tensor:
     """(u, v, strain) of the face mirrored left-right: the maps flipped, u negated.
 
@@ -184,6 +192,16 @@ class FaceSleuthR(nn.Module):
     def forward(
         self, flow: torch.Tensor, app: torch.Tensor, keep: torch.Tensor | None = None
     ) -> torch.Tensor:
+        if self.cfg.tta_shift and not self.training:
+            # evaluation: the mean of the logits over the flow as given and moved by tta_shift
+            # pixels down, up, right and left (zero fill, as the training's shift augmentation)
+            views = shifted_views(flow, self.cfg.tta_shift)
+            every = self._mirrored(torch.cat(views), torch.cat([app] * len(views)), None)
+            return every.view(len(views), len(flow), -1).mean(0)
+        return self._mirrored(flow, app, keep)
+
+    def _mirrored(self, flow: torch.Tensor, app: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        """The logits, averaged with the mirror image's under mirror_sym."""
         if not self.cfg.mirror_sym:
             return self.logits(flow, app, keep)
         # The mean of the logits of the sample and of its mirror image: the class of a face

@@ -403,11 +403,15 @@ class _Folds:
         T = max((len(t) for t in tests), default=0)
         out = np.zeros((len(tests), T, self.cfg.n_classes), dtype=np.float32)
         pad = np.stack([np.pad(t, (0, T - len(t))) for t in tests]) if T else np.zeros((len(tests), 0), int)
-        for lo in range(0, T, EVAL_BATCH):
-            idx = torch.from_numpy(pad[:, lo : lo + EVAL_BATCH])
-            out[:, lo : lo + EVAL_BATCH] = (
-                self.forward(*self.normalised(flow_t, app_t, idx)).softmax(-1).cpu().numpy()
-            )
+        self.template.eval()  # the networks' evaluation behaviour (ModelConfig.tta_shift)
+        try:
+            for lo in range(0, T, EVAL_BATCH):
+                idx = torch.from_numpy(pad[:, lo : lo + EVAL_BATCH])
+                out[:, lo : lo + EVAL_BATCH] = (
+                    self.forward(*self.normalised(flow_t, app_t, idx)).softmax(-1).cpu().numpy()
+                )
+        finally:
+            self.template.train()
         return [out[i, : len(t)] for i, t in enumerate(tests)]
 
 

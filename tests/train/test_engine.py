@@ -425,3 +425,23 @@ def test_head_dropout_is_refused_where_it_cannot_be_honoured():
         load_preset("facesleuth-r", head_dropout=1.0)
     with pytest.raises(UsageError, match="head_dropout is for arch facesleuth-r; set it to 0 for ststnet"):
         load_preset("ststnet", head_dropout=0.2)
+
+
+def test_tta_shift_changes_the_test_predictions_not_the_training(toy):
+    folds = group_folds(toy["groups"], 4)[:1]
+    runs = {}
+    for shift in (0, 1):
+        cfg = load_preset("facesleuth-r", tta_shift=shift)
+        fit = FitConfig.from_model(cfg, seed=4, epochs=2, batch_size=16)
+        (runs[shift],) = fit_folds(cfg, fit, **_arrays(toy), folds=folds)
+    assert [h["loss"] for h in runs[0].history] == [h["loss"] for h in runs[1].history]
+    for k, v in runs[0].state_dict.items():
+        torch.testing.assert_close(runs[1].state_dict[k], v)
+    assert np.abs(runs[0].test_probs - runs[1].test_probs).max() > 1e-4
+    model = build_model(load_preset("facesleuth-r", tta_shift=1))
+    model.load_state_dict(runs[1].state_dict)
+    np.testing.assert_allclose(
+        predict_proba([(model, runs[1].norm)], toy["flow"][folds[0].test_idx], toy["app"][folds[0].test_idx]),
+        runs[1].test_probs,
+        atol=1e-5,
+    )
