@@ -94,6 +94,9 @@ class ModelConfig:
     # the weights are (N / (K n_c)) ** class_balance_power: 1 = full inverse frequency (balanced
     # accuracy), 0 = plain cross entropy, between = rarer classes weighted up less
     class_balance_power: float = 1.0
+    # class weights per (dataset, class): each training dataset weighs as much as the others,
+    # and its classes alike (needs class_balance; the engine's domain array names the datasets)
+    balance_datasets: bool = False
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
     # random rotation (degrees, uniform in [-rot_aug, rot_aug]) and scaling (factor in
     # [1 - scale_aug, 1 + scale_aug]) of the training flow about the map's centre, the (u, v)
@@ -161,6 +164,8 @@ class ModelConfig:
             raise UsageError(
                 f"model config {self.name}: swa_epochs must lie in [0, epochs], got {self.swa_epochs}"
             )
+        if self.balance_datasets and not self.class_balance:
+            raise UsageError(f"model config {self.name}: balance_datasets needs class_balance: true")
         if self.class_balance_power < 0:
             raise UsageError(
                 f"model config {self.name}: class_balance_power must be >= 0, got {self.class_balance_power}"

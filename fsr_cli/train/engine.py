@@ -132,6 +132,24 @@ def soa_blur_at(cfg: ModelConfig, epoch: int, *, epochs: int) -> float:
     return cfg.soa_blur * (1.0 - epoch / blurred) if epoch < blurred else 0.0
 
 
+def sample_weights(cfg: ModelConfig, y: np.ndarray, domain: np.ndarray, train_idx: np.ndarray) -> np.ndarray:
+    """Every sample's loss weight in a fold, from the fold's training samples: (N,).
+
+    class_balance: (n / (K n_c)) ** class_balance_power, n_c the training samples of the
+    sample's class. balance_datasets: the same per (dataset, class) cell, n / (K D n_dc) with
+    D the datasets in training, so each dataset weighs as much as the others and its classes
+    alike. Without class_balance every sample weighs 1."""
+    K = cfg.n_classes
+    if not cfg.class_balance:
+        return np.ones(len(y))
+    domain = np.unique(domain, return_inverse=True)[1]  # any labels -> 0..D-1
+    cell = y + K * (domain if cfg.balance_datasets else np.zeros_like(domain))
+    counts = np.bincount(cell[train_idx], minlength=int(cell.max()) + 1)
+    n_domains = len(np.unique(domain[train_idx])) if cfg.balance_datasets else 1
+    inverse = len(train_idx) / (K * n_domains * np.maximum(counts, 1))
+    return np.where(counts > 0, inverse**cfg.class_balance_power, 0.0)[cell]
+
+
 def _check_inputs(cfg: ModelConfig, flow, app, y, folds):
     if flow.ndim != 4 or flow.shape[1:] != (3, cfg.flow_size, cfg.flow_size):
         raise UsageError(
@@ -176,7 +194,9 @@ def _shift(x: torch.Tensor, offsets: torch.Tensor, pad: int) -> torch.Tensor:
 class _Folds:
     """F folds stacked for one program: parameters, AdamW state, statistics and RNG streams."""
 
-    def __init__(self, cfg: ModelConfig, fit: FitConfig, folds: list[Fold], flow, app, y, device="cpu"):
+    def __init__(
+        self, cfg: ModelConfig, fit: FitConfig, folds: list[Fold], flow, app, y, domain, device="cpu"
+    ):
         self.cfg, self.fit, self.folds, self.device = cfg, fit, folds, torch.device(device)
         seeds = [fold_seed(fit.seed, f.name) for f in folds]
         # initial weights drawn on the CPU (the same on every device), then moved
@@ -195,12 +215,11 @@ class _Folds:
             _IndexStream(f.train_idx, np.random.default_rng(s)) for f, s in zip(folds, seeds, strict=True)
         ]
         self.steps = [math.ceil(len(f.train_idx) / fit.batch_size) for f in folds]
-        counts = np.stack([np.bincount(y[f.train_idx], minlength=cfg.n_classes) for f in folds])  # (F, K)
-        inverse = counts.sum(1, keepdims=True) / (cfg.n_classes * np.maximum(counts, 1))
-        w = np.where(counts > 0, inverse**cfg.class_balance_power, 0.0)
-        self.class_w = torch.tensor(
-            w if cfg.class_balance else (counts > 0), dtype=torch.float32, device=self.device
-        )
+        self.sample_w = torch.tensor(
+            np.stack([sample_weights(cfg, y, domain, f.train_idx) for f in folds]),
+            dtype=torch.float32,
+            device=self.device,
+        )  # (F, N): every sample's loss weight in each fold
         self.m = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.v = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.t = torch.zeros(len(folds), device=self.device)
@@ -331,24 +350,25 @@ class _Folds:
             keep[f] = (self.streams[f].rng.random((batch, width)) >= p) / (1 - p)
         return self.to_device(keep)
 
-    def loss(self, logits, y_b, active, mix=None) -> torch.Tensor:
+    def loss(self, logits, y_b, w_b, active, mix=None) -> torch.Tensor:
         """Per-fold class-weighted, label-smoothed cross entropy, zero for folds sitting out. (F,)
 
-        mix: (y2, lam) of mixup: each sample's loss is lam * its own label's + (1 - lam) * its
-        partner's label's (y2: (F, B), lam: (F,)), weights mixed alike.
+        w_b: (F, B) the samples' weights (sample_weights). mix: (y2, w2, lam) of mixup: each
+        sample's loss is lam * its own label's + (1 - lam) * its partner's label's (y2, w2:
+        (F, B), lam: (F,)), weights mixed alike.
         """
         K, eps = self.cfg.n_classes, self.cfg.label_smoothing
         logp = logits.log_softmax(-1)  # (F, B, K)
 
-        def weighted_ce(y):
+        def ce(y):
             q = F.one_hot(y, K).float() * (1 - eps) + eps / K
-            return -(q * logp).sum(-1), torch.gather(self.class_w, 1, y)  # (F, B) each
+            return -(q * logp).sum(-1)  # (F, B)
 
-        per, w = weighted_ce(y_b)
+        per, w = ce(y_b), w_b
         num, den = per * w, w
         if mix is not None:
-            y2, lam = mix
-            per2, w2 = weighted_ce(y2)
+            y2, w2, lam = mix
+            per2 = ce(y2)
             lam = lam.view(-1, 1)
             num, den = lam * num + (1 - lam) * per2 * w2, lam * den + (1 - lam) * w2
         return num.sum(1) / den.sum(1).clamp(min=1e-8) * active
@@ -428,12 +448,12 @@ def _fold_noise(st: _Folds, on: np.ndarray, shape: tuple) -> torch.Tensor:
     return out
 
 
-def _mixup(st: _Folds, flow_b, app_b, y_b, on: np.ndarray):
+def _mixup(st: _Folds, flow_b, app_b, y_b, w_b, on: np.ndarray):
     """Mix each active fold's batch with a permutation of itself: x = lam x + (1 - lam) x[perm].
 
     lam ~ Beta(mixup, mixup), one per fold and step, drawn (like the permutation) from the fold's
     own stream, and only by active folds; folds sitting out get lam 1 (their batch unchanged).
-    Returns the mixed flow and faces and (y[perm], lam) for the loss.
+    Returns the mixed flow and faces and (y[perm], w[perm], lam) for the loss.
     """
     F_, B = flow_b.shape[:2]
     a = st.cfg.mixup
@@ -447,7 +467,7 @@ def _mixup(st: _Folds, flow_b, app_b, y_b, on: np.ndarray):
         shape = (-1,) + (1,) * (x.dim() - 1)
         return lam.view(shape) * x + (1 - lam.view(shape)) * x[rows, perm]
 
-    return mixed(flow_b), mixed(app_b), (y_b[rows, perm], lam)
+    return mixed(flow_b), mixed(app_b), (y_b[rows, perm], w_b[rows, perm], lam)
 
 
 def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -489,12 +509,13 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
             std = st.to_device(st.noise_std).float().view(-1, 1, 1, 1, 1)
             flow_b = flow_b + std * st.to_device(_fold_noise(st, on, flow_b.shape[1:]))
         y_b, active = y_t[idx_t.to(st.device)], st.to_device(on).float()
+        w_b = torch.gather(st.sample_w, 1, idx_t.to(st.device))
         mix = None
         if cfg.mixup > 0:
-            flow_b, app_b, mix = _mixup(st, flow_b, app_b, y_b, on)
+            flow_b, app_b, mix = _mixup(st, flow_b, app_b, y_b, w_b, on)
         keep = st.dropout_scales(on, fit.batch_size) if cfg.head_dropout > 0 else None
         logits = st.forward(flow_b, app_b, keep)
-        losses = st.loss(logits, y_b, active, mix)  # (F,)
+        losses = st.loss(logits, y_b, w_b, active, mix)  # (F,)
         grads = dict(zip(st.params, torch.autograd.grad(losses.sum(), list(st.params.values())), strict=True))
         if tied:
             st.tie_thetas(grads)
@@ -508,7 +529,7 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
     return loss_sum / np.array(st.steps), correct / seen
 
 
-def _train_chunk(cfg, fit, flow, app, y, folds, tick, device="cpu") -> list[FoldResult]:
+def _train_chunk(cfg, fit, flow, app, y, domain, folds, tick, device="cpu") -> list[FoldResult]:
     flow_t, app_t, y_t = (torch.from_numpy(a).to(device) for a in (flow, app, y))
     has_val = any(f.val_idx is not None and len(f.val_idx) for f in folds)
     if has_val:
@@ -516,7 +537,7 @@ def _train_chunk(cfg, fit, flow, app, y, folds, tick, device="cpu") -> list[Fold
             f if f.val_idx is not None else Fold(f.name, f.train_idx, f.test_idx, f.test_idx[:0])
             for f in folds
         ]
-    st = _Folds(cfg, fit, folds, flow, app, y, device)
+    st = _Folds(cfg, fit, folds, flow, app, y, domain, device)
     histories = [[] for _ in folds]
     per_epoch, val_epoch = [], []
     for epoch in range(fit.epochs):
@@ -570,6 +591,7 @@ def fit_folds(
     folds: list[Fold],
     progress: Callable[[int, int], None] | None = None,
     device: str = "cpu",
+    domain: np.ndarray | None = None,
 ) -> list[FoldResult]:
     """Train every fold (batched over folds) and predict its test samples.
 
@@ -582,6 +604,7 @@ def fit_folds(
         folds: the folds to train; results come back in this order.
         progress: called as progress(done_epochs, total_epochs) after every epoch.
         device: a torch device string (devices.resolve_device); the random draws stay on the CPU.
+        domain: (N,) the dataset of every sample (any labels), read by balance_datasets only.
 
     Returns:
         One FoldResult per fold. Deterministic for a seed on CPU; a fold's result does not depend
@@ -600,7 +623,8 @@ def fit_folds(
         if progress is not None:
             progress(done, total)
 
-    return [r for chunk in chunks for r in _train_chunk(cfg, fit, flow, app, y, chunk, tick, device)]
+    domain = np.zeros(len(y), np.int64) if domain is None else np.unique(domain, return_inverse=True)[1]
+    return [r for chunk in chunks for r in _train_chunk(cfg, fit, flow, app, y, domain, chunk, tick, device)]
 
 
 def predict_proba(models_and_norms, flow: np.ndarray, app: np.ndarray, device: str = "cpu") -> np.ndarray:

@@ -121,6 +121,7 @@ class FoldData:
     app: np.ndarray
     y: np.ndarray
     device: str = "cpu"  # resolved where the chunk runs (a Ray worker may have the GPU)
+    domain: np.ndarray | None = None  # (N,) every sample's dataset
 
 
 def train_chunk(data: FoldData, folds: list, progress: Callable[[int, int], None]) -> list:
@@ -136,7 +137,9 @@ def train_chunk(data: FoldData, folds: list, progress: Callable[[int, int], None
         )
     device = resolve_device(data.device)
     arrays = dict(flow=data.flow, app=data.app, y=data.y)
-    return fit_folds(data.mcfg, data.fit, **arrays, folds=folds, progress=progress, device=device)
+    return fit_folds(
+        data.mcfg, data.fit, **arrays, folds=folds, progress=progress, device=device, domain=data.domain
+    )
 
 
 def save_fold(path: Path, result, *, mcfg, classes: list[str], extra: dict, val_idx=None) -> None:
@@ -191,7 +194,7 @@ def train_folds(
         return
     chunks = chunk(todo, executor.workers)
     _call(reporter.start, [[f.name for f, _ in c] for c in chunks], fit.epochs)
-    data = FoldData(mcfg, fit, feats.flow, feats.app, feats.y, device)
+    data = FoldData(mcfg, fit, feats.flow, feats.app, feats.y, device, domain=feats.dataset)
     jobs = [[f for f, _ in c] for c in chunks]
     failed: list[tuple[list[str], str]] = []
     for k, results in executor.map(train_chunk, jobs, shared=data, on_progress=reporter.advance):

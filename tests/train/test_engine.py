@@ -445,3 +445,26 @@ def test_tta_shift_changes_the_test_predictions_not_the_training(toy):
         runs[1].test_probs,
         atol=1e-5,
     )
+
+
+def test_balance_datasets_weighs_every_dataset_and_its_classes_alike():
+    from fsr_cli.train.engine import sample_weights
+
+    y = np.array([0] * 30 + [1] * 10 + [2] * 20 + [0] * 5 + [1] * 5 + [2] * 10)  # two datasets
+    domain = np.array(["big"] * 60 + ["small"] * 20)
+    train = np.arange(80)
+    plain = sample_weights(load_preset("facesleuth-r"), y, domain, train)
+    for c in range(3):  # class balance alone: every class weighs the same in total
+        assert plain[y == c].sum() == pytest.approx(80 / 3)
+    cells = sample_weights(load_preset("facesleuth-r", balance_datasets=True), y, domain, train)
+    for d in ("big", "small"):
+        assert cells[domain == d].sum() == pytest.approx(40)  # every dataset the same in total ...
+        for c in range(3):  # ... and each of its classes
+            assert cells[(domain == d) & (y == c)].sum() == pytest.approx(80 / 6)
+    one = sample_weights(load_preset("facesleuth-r", balance_datasets=True), y, np.zeros(80, int), train)
+    np.testing.assert_allclose(one, plain)  # one dataset: plain class balance
+    np.testing.assert_array_equal(
+        sample_weights(load_preset("facesleuth-r", class_balance=False), y, domain, train), 1
+    )
+    with pytest.raises(UsageError, match="balance_datasets needs class_balance"):
+        load_preset("facesleuth-r", balance_datasets=True, class_balance=False)
