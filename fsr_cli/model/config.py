@@ -76,6 +76,12 @@ class ModelConfig:
     # dropout of the fused features before the classifier while training (0 = off); the engine
     # draws the masks from each fold's own stream
     head_dropout: float = 0.0
+    # > 0: domain-adversarial training (Ganin & Lempitsky 2015): a head guesses each training
+    # sample's dataset from the fused features through a gradient reversal whose strength rises
+    # from 0 to domain_adv over a fold's training, so the features learn not to tell the datasets
+    # apart; n_domains is the head's width (the most datasets one run may hold)
+    domain_adv: float = 0.0
+    n_domains: int = 4
     # logits averaged over the sample and its left-right mirror image (u negated): an exactly
     # mirror-invariant network (needs flow_norm "sample", which makes the mirror exact)
     mirror_sym: bool = False
@@ -107,6 +113,9 @@ class ModelConfig:
     # in a cutout_p fraction of the samples (0 = off)
     cutout: int = 0
     cutout_p: float = 0.5
+    # sharpness-aware minimisation (Foret et al. 2021): each step's gradient is taken at the
+    # weights moved sam_rho along the fold's own normalised gradient (2x the compute; 0 = off)
+    sam_rho: float = 0.0
     flip_aug: bool = False  # mirror half of the training samples left-right (u changes sign)
     # modality dropout: this fraction of the training samples sees a blank face (the appearance
     # stream's input zeroed), so the motion stream learns to carry the class alone (0 = off)
@@ -182,6 +191,18 @@ class ModelConfig:
                 f"model config {self.name}: cutout must be >= 0 and cutout_p in [0, 1], "
                 f"got {self.cutout} and {self.cutout_p}"
             )
+        if self.domain_adv < 0 or self.n_domains < 2:
+            raise UsageError(
+                f"model config {self.name}: domain_adv must be >= 0 and n_domains >= 2, "
+                f"got {self.domain_adv} and {self.n_domains}"
+            )
+        if self.domain_adv > 0 and (self.arch != "facesleuth-r" or self.mirror_sym):
+            raise UsageError(
+                f"model config {self.name}: domain_adv is for arch facesleuth-r without mirror_sym; "
+                "set it to 0"
+            )
+        if self.sam_rho < 0:
+            raise UsageError(f"model config {self.name}: sam_rho must be >= 0, got {self.sam_rho}")
         if not 0.0 <= self.head_dropout < 1.0:
             raise UsageError(
                 f"model config {self.name}: head_dropout must lie in [0, 1), got {self.head_dropout}"

@@ -179,19 +179,40 @@ class FaceSleuthR(nn.Module):
         fused = (cfg.fuse_dim if cfg.motion_stream else 0) + (cfg.fuse_dim if cfg.appearance_stream else 0)
         self.ln = nn.LayerNorm(fused)
         self.head = nn.Linear(fused, cfg.n_classes)
+        # the dataset guesser of domain-adversarial training (ModelConfig.domain_adv)
+        self.domain_head = nn.Linear(fused, cfg.n_domains) if cfg.domain_adv > 0 else None
 
-    def logits(self, flow: torch.Tensor, app: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+    def logits(
+        self,
+        flow: torch.Tensor,
+        app: torch.Tensor,
+        keep: torch.Tensor | None = None,
+        adv: torch.Tensor | None = None,
+    ):
         """The network's logits for the inputs as given (no mirror averaging).
 
-        keep: (B, fused) scales of the fused features (dropout drawn by the engine), or None."""
+        keep: (B, fused) scales of the fused features (dropout drawn by the engine), or None.
+        adv: the gradient reversal's strength (a scalar tensor) while training with domain_adv:
+        then (logits, domain logits (B, n_domains)) come back, the domain head reading the fused
+        features through a layer that is the identity forwards and scales gradients by -adv."""
         m = self.proj_motion(self.motion(flow))  # (B, fuse_dim) or (B, 0)
         a = self.proj_app(self.appearance(app))  # (B, fuse_dim) or (B, 0)
         z = self.ln(torch.cat([m, a], dim=1))
-        return self.head(z if keep is None else z * keep)  # (B, n_classes)
+        out = self.head(z if keep is None else z * keep)  # (B, n_classes)
+        if adv is None:
+            return out
+        reversed_ = z.detach() * (1 + adv) - adv * z  # value z, gradient -adv
+        return out, self.domain_head(reversed_)
 
     def forward(
-        self, flow: torch.Tensor, app: torch.Tensor, keep: torch.Tensor | None = None
-    ) -> torch.Tensor:
+        self,
+        flow: torch.Tensor,
+        app: torch.Tensor,
+        keep: torch.Tensor | None = None,
+        adv: torch.Tensor | None = None,
+    ):
+        if adv is not None:  # domain-adversarial training (no mirror_sym, training mode)
+            return self.logits(flow, app, keep, adv)
         if self.cfg.tta_shift and not self.training:
             # evaluation: the mean of the logits over the flow as given and moved by tta_shift
             # pixels down, up, right and left (zero fill, as the training's shift augmentation)

@@ -21,6 +21,7 @@ import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -150,7 +151,15 @@ def sample_weights(cfg: ModelConfig, y: np.ndarray, domain: np.ndarray, train_id
     return np.where(counts > 0, inverse**cfg.class_balance_power, 0.0)[cell]
 
 
-def _check_inputs(cfg: ModelConfig, flow, app, y, folds):
+def _domain_weights(domain: np.ndarray, train_idx: np.ndarray) -> np.ndarray:
+    """Every sample's weight in a fold's domain loss: n / (D n_d) from the fold's training
+    samples, so each training dataset counts alike. (N,)"""
+    counts = np.bincount(domain[train_idx], minlength=int(domain.max()) + 1)
+    used = int((counts > 0).sum())
+    return np.where(counts > 0, len(train_idx) / (used * np.maximum(counts, 1)), 0.0)[domain]
+
+
+def _check_inputs(cfg: ModelConfig, flow, app, y, folds, domain=None):
     if flow.ndim != 4 or flow.shape[1:] != (3, cfg.flow_size, cfg.flow_size):
         raise UsageError(
             f"flow has shape {flow.shape}; the model wants (N, 3, {cfg.flow_size}, {cfg.flow_size})"
@@ -159,6 +168,11 @@ def _check_inputs(cfg: ModelConfig, flow, app, y, folds):
         raise UsageError(f"app has shape {app.shape}; the model wants (N, 1, {cfg.app_size}, {cfg.app_size})")
     if not (len(flow) == len(app) == len(y)):
         raise UsageError(f"flow, app and y have {len(flow)}, {len(app)}, {len(y)} samples; they must match")
+    if cfg.domain_adv > 0 and domain is not None and len(np.unique(domain)) > cfg.n_domains:
+        raise UsageError(
+            f"domain_adv: the data hold {len(np.unique(domain))} datasets, more than n_domains "
+            f"{cfg.n_domains}; set n_domains: {len(np.unique(domain))} in the preset"
+        )
     if len(y) and (y.min() < 0 or y.max() >= cfg.n_classes):
         raise UsageError(f"labels must lie in [0, {cfg.n_classes}); got {y.min()}..{y.max()}")
     for f in folds:
@@ -220,6 +234,13 @@ class _Folds:
             dtype=torch.float32,
             device=self.device,
         )  # (F, N): every sample's loss weight in each fold
+        if cfg.domain_adv > 0:
+            self.domain_t = torch.as_tensor(domain, dtype=torch.int64, device=self.device)
+            self.domain_w = torch.tensor(
+                np.stack([_domain_weights(domain, f.train_idx) for f in folds]),
+                dtype=torch.float32,
+                device=self.device,
+            )  # (F, N)
         self.m = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.v = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.t = torch.zeros(len(folds), device=self.device)
@@ -325,20 +346,31 @@ class _Folds:
         out = torch.stack([cs * u - sn * v, sn * u + cs * v, out[:, :, 2]], 2)
         return (out - m) / sd
 
-    def forward(self, flow_b, app_b, keep=None) -> torch.Tensor:
+    def forward(self, flow_b, app_b, keep=None, adv=None):
         """Every fold's logits (F, B, n_classes); keep: (F, B, fused) dropout scales of the
-        fused features (training with head_dropout), None at evaluation."""
-        if keep is None:
+        fused features (training with head_dropout), None at evaluation; adv: (F,) gradient
+        reversal strengths (training with domain_adv), which adds every fold's domain logits
+        (F, B, n_domains) to the return."""
+        names = [n for n, v in (("keep", keep), ("adv", adv)) if v is not None]
+        extra = [v for v in (keep, adv) if v is not None]
 
-            def one(p, b, x, a):
-                return functional_call(self.template, (p, b), (x, a))
+        def one(p, b, x, a, *more):
+            return functional_call(self.template, (p, b), (x, a), dict(zip(names, more, strict=True)))
 
-            return torch.vmap(one)(self.params, self.buffers, flow_b, app_b)
+        return torch.vmap(one)(self.params, self.buffers, flow_b, app_b, *extra)
 
-        def one_kept(p, b, x, a, k):
-            return functional_call(self.template, (p, b), (x, a), {"keep": k})
+    def domain_loss(self, domain_logits, idx_b, active) -> torch.Tensor:
+        """Per-fold cross entropy of the domain head on the batch's datasets, each training
+        dataset of the fold weighted alike; zero for folds sitting out. (F,)"""
+        d_b, w_b = self.domain_t[idx_b], torch.gather(self.domain_w, 1, idx_b)
+        per = F.cross_entropy(domain_logits.flatten(0, 1), d_b.flatten(), reduction="none").view(d_b.shape)
+        return (per * w_b).sum(1) / w_b.sum(1).clamp(min=1e-8) * active
 
-        return torch.vmap(one_kept)(self.params, self.buffers, flow_b, app_b, keep)
+    def adversary_strength(self, epoch_frac: np.ndarray) -> torch.Tensor:
+        """Gradient reversal strength per fold: domain_adv (2 / (1 + exp(-10 p)) - 1) at the
+        fold's progress p in [0, 1] (Ganin & Lempitsky's schedule)."""
+        p = np.clip(epoch_frac / self.fit.epochs, 0.0, 1.0)
+        return self.to_device(self.cfg.domain_adv * (2.0 / (1.0 + np.exp(-10.0 * p)) - 1.0)).float()
 
     def dropout_scales(self, on: np.ndarray, batch: int) -> torch.Tensor:
         """Inverted-dropout scales of the fused features (F, B, fused): each active fold's drawn
@@ -372,6 +404,25 @@ class _Folds:
             lam = lam.view(-1, 1)
             num, den = lam * num + (1 - lam) * per2 * w2, lam * den + (1 - lam) * w2
         return num.sum(1) / den.sum(1).clamp(min=1e-8) * active
+
+    def sharpness_aware(self, grads: dict, active: torch.Tensor, objective: Callable) -> dict:
+        """SAM's gradient: the gradient of the same batch's loss at the weights moved sam_rho
+        along each active fold's own gradient, normalised over that fold's parameters alone (a
+        global norm would couple the folds); the weights are then put back. objective() gives
+        (the per-fold losses minimised, ...) at the current weights."""
+        with torch.no_grad():
+            sq = sum((g.reshape(len(g), -1).double() ** 2).sum(1) for g in grads.values())  # (F,)
+            scale = (self.cfg.sam_rho / (sq.sqrt() + 1e-12)).float() * active
+            eps = {k: g * scale.view((-1,) + (1,) * (g.dim() - 1)) for k, g in grads.items()}
+            for k, p in self.params.items():
+                p.add_(eps[k])
+        losses = objective()[0]
+        params = list(self.params.values())
+        at = dict(zip(self.params, torch.autograd.grad(losses.sum(), params), strict=True))
+        with torch.no_grad():
+            for k, p in self.params.items():
+                p.sub_(eps[k])
+        return at
 
     @torch.no_grad()
     def adamw(self, grads: dict, lrs: torch.Tensor, active: torch.Tensor) -> None:
@@ -470,6 +521,16 @@ def _mixup(st: _Folds, flow_b, app_b, y_b, w_b, on: np.ndarray):
     return mixed(flow_b), mixed(app_b), (y_b[rows, perm], w_b[rows, perm], lam)
 
 
+def _objective(st: _Folds, flow_b, app_b, y_b, w_b, active, mix, keep, adv, idx_b):
+    """One step's (what is minimised, the classification loss, the logits), each per fold: the
+    classification loss, plus the domain head's under domain_adv (adv: the reversal strengths)."""
+    out = st.forward(flow_b, app_b, keep, adv)
+    logits = out[0] if adv is not None else out
+    cls = st.loss(logits, y_b, w_b, active, mix)  # (F,)
+    total = cls + st.domain_loss(out[1], idx_b, active) if adv is not None else cls
+    return total, cls, logits
+
+
 def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[np.ndarray, np.ndarray]:
     """Train every fold for one of its epochs; returns per-fold mean loss and train accuracy.
 
@@ -514,9 +575,15 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
         if cfg.mixup > 0:
             flow_b, app_b, mix = _mixup(st, flow_b, app_b, y_b, w_b, on)
         keep = st.dropout_scales(on, fit.batch_size) if cfg.head_dropout > 0 else None
-        logits = st.forward(flow_b, app_b, keep)
-        losses = st.loss(logits, y_b, w_b, active, mix)  # (F,)
-        grads = dict(zip(st.params, torch.autograd.grad(losses.sum(), list(st.params.values())), strict=True))
+        adv = None
+        if cfg.domain_adv > 0:
+            adv = st.adversary_strength(np.array([epoch + j / s for s in st.steps]))
+        batch = (flow_b, app_b, y_b, w_b, active, mix, keep, adv, idx_t.to(st.device))
+        objective = partial(_objective, st, *batch)
+        total, losses, logits = objective()
+        grads = dict(zip(st.params, torch.autograd.grad(total.sum(), list(st.params.values())), strict=True))
+        if cfg.sam_rho > 0:
+            grads = st.sharpness_aware(grads, active, objective)
         if tied:
             st.tie_thetas(grads)
         lrs = st.to_device(
@@ -612,7 +679,7 @@ def fit_folds(
     """
     flow, app = np.ascontiguousarray(flow, np.float32), np.ascontiguousarray(app, np.float32)
     y = np.asarray(y, dtype=np.int64)
-    _check_inputs(cfg, flow, app, y, folds)
+    _check_inputs(cfg, flow, app, y, folds, domain)
     per_chunk = max(1, FOLD_PIXEL_BUDGET // (fit.batch_size * cfg.flow_size**2))
     chunks = [folds[i : i + per_chunk] for i in range(0, len(folds), per_chunk)]
     total, done = fit.epochs * len(chunks), 0

@@ -265,6 +265,7 @@ def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
         {"rot_aug": 15.0, "scale_aug": 0.1},
         {"cutout": 8},
         {"head_dropout": 0.3},
+        {"sam_rho": 0.05},
     ],
 )
 def test_mixup_averaging_flips_warps_and_blanks_change_training_and_stay_per_fold(toy, option):
@@ -276,6 +277,68 @@ def test_mixup_averaging_flips_warps_and_blanks_change_training_and_stay_per_fol
     np.testing.assert_allclose(alone.test_probs, together[1].test_probs, atol=1e-4)
     (plain,) = fit_folds(load_preset("facesleuth-r"), fit, **_arrays(toy), folds=folds[1:])
     assert np.abs(plain.test_probs - alone.test_probs).max() > 1e-3
+
+
+def test_sharpness_aware_gradient_is_taken_at_each_folds_own_ascent_point():
+    from fsr_cli.train.engine import _Folds
+
+    st = _Folds.__new__(_Folds)  # the SAM step alone, on a per-fold quartic loss
+    st.cfg = load_preset("facesleuth-r", sam_rho=0.5)
+    w0 = torch.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    st.params = {"w": w0.clone().requires_grad_(True), "theta": torch.ones(3, requires_grad=True)}
+
+    def losses():
+        return (st.params["w"] ** 4).sum(1) + st.params["theta"] ** 2  # (F,)
+
+    g = dict(zip(st.params, torch.autograd.grad(losses().sum(), list(st.params.values())), strict=True))
+    active = torch.tensor([1.0, 1.0, 0.0])  # the last fold sits out this step
+    at = st.sharpness_aware(g, active, lambda: (losses(),))
+    norm = (g["w"] ** 2).sum(1).add(g["theta"] ** 2).sqrt()  # each fold's own gradient norm
+    moved_w = w0 + 0.5 * g["w"] / norm[:, None] * active[:, None]
+    moved_t = 1.0 + 0.5 * g["theta"] / norm * active
+    torch.testing.assert_close(at["w"], 4 * moved_w**3)
+    torch.testing.assert_close(at["theta"], 2 * moved_t)
+    torch.testing.assert_close(at["w"][2], g["w"][2])  # a fold sitting out: its plain gradient
+    torch.testing.assert_close(st.params["w"].detach(), w0)  # the weights are put back
+    with pytest.raises(UsageError, match="sam_rho must be >= 0"):
+        load_preset("facesleuth-r", sam_rho=-0.1)
+
+
+def test_domain_adversarial_training_changes_training_and_stays_per_fold(toy):
+    cfg = load_preset("facesleuth-r", domain_adv=1.0)
+    fit = FitConfig.from_model(cfg, seed=4, epochs=3, batch_size=16)
+    folds = group_folds(toy["groups"], 4)[:2]
+    domain = np.where(toy["groups"] % 2 == 0, "casme2", "samm")  # two datasets in every fold
+    together = fit_folds(cfg, fit, **_arrays(toy), folds=folds, domain=domain)
+    (alone,) = fit_folds(cfg, fit, **_arrays(toy), folds=folds[1:], domain=domain)
+    np.testing.assert_allclose(alone.test_probs, together[1].test_probs, atol=1e-4)
+    (plain,) = fit_folds(load_preset("facesleuth-r"), fit, **_arrays(toy), folds=folds[1:], domain=domain)
+    assert np.abs(plain.test_probs - alone.test_probs).max() > 1e-3
+    assert "domain_head.weight" in alone.state_dict  # saved with the model, read by nothing else
+    narrow = load_preset("facesleuth-r", domain_adv=1.0, n_domains=2)
+    with pytest.raises(UsageError, match="more than n_domains 2; set n_domains: 3 in the preset"):
+        fit_folds(narrow, fit, **_arrays(toy), folds=folds, domain=toy["groups"] % 3)
+    with pytest.raises(UsageError, match="domain_adv is for arch facesleuth-r without mirror_sym"):
+        load_preset("facesleuth-r", domain_adv=0.5, mirror_sym=True)
+
+
+def test_the_gradient_reversal_turns_the_domain_heads_pull_on_the_features():
+    from fsr_cli.model.network import build_model
+
+    torch.manual_seed(0)
+    model = build_model(load_preset("facesleuth-r", domain_adv=1.0))
+    flow, app = torch.randn(6, 3, 28, 28), torch.randn(6, 1, 32, 32)
+    logits, dom = model(flow, app, adv=torch.tensor(0.5))
+    torch.testing.assert_close(logits, model(flow, app))  # the classification path is unchanged
+    first = model.motion.stages[0].conv.weight
+    (g_rev,) = torch.autograd.grad(dom.sum(), first)
+    z = model.ln(torch.cat([model.proj_motion(model.motion(flow)), model.proj_app(model.appearance(app))], 1))
+    (g_plain,) = torch.autograd.grad(model.domain_head(z).sum(), first)
+    torch.testing.assert_close(g_rev, -0.5 * g_plain)  # the features are pushed to confuse the head
+    head = model.domain_head.weight
+    (g_head,) = torch.autograd.grad(model(flow, app, adv=torch.tensor(0.5))[1].sum(), head)
+    (g_head_plain,) = torch.autograd.grad(model.domain_head(z).sum(), head)
+    torch.testing.assert_close(g_head, g_head_plain)  # while the head itself learns as usual
 
 
 def test_weight_averaging_keeps_the_mean_of_the_last_epochs_weights():
