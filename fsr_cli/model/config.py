@@ -196,10 +196,10 @@ class ModelConfig:
                 f"model config {self.name}: domain_adv must be >= 0 and n_domains >= 2, "
                 f"got {self.domain_adv} and {self.n_domains}"
             )
-        if self.domain_adv > 0 and (self.arch != "facesleuth-r" or self.mirror_sym):
+        if self.domain_adv > 0 and (self.arch != "facesleuth-r" or self.mirror_sym or self.mixup > 0):
             raise UsageError(
-                f"model config {self.name}: domain_adv is for arch facesleuth-r without mirror_sym; "
-                "set it to 0"
+                f"model config {self.name}: domain_adv is for arch facesleuth-r without mirror_sym "
+                "or mixup (a mixed sample has no one dataset); set it to 0"
             )
         if self.sam_rho < 0:
             raise UsageError(f"model config {self.name}: sam_rho must be >= 0, got {self.sam_rho}")

@@ -318,8 +318,9 @@ def test_domain_adversarial_training_changes_training_and_stays_per_fold(toy):
     narrow = load_preset("facesleuth-r", domain_adv=1.0, n_domains=2)
     with pytest.raises(UsageError, match="more than n_domains 2; set n_domains: 3 in the preset"):
         fit_folds(narrow, fit, **_arrays(toy), folds=folds, domain=toy["groups"] % 3)
-    with pytest.raises(UsageError, match="domain_adv is for arch facesleuth-r without mirror_sym"):
-        load_preset("facesleuth-r", domain_adv=0.5, mirror_sym=True)
+    for other in ({"mirror_sym": True}, {"mixup": 0.4}):
+        with pytest.raises(UsageError, match="domain_adv is for arch facesleuth-r without mirror_sym or mix"):
+            load_preset("facesleuth-r", domain_adv=0.5, **other)
 
 
 def test_the_gradient_reversal_turns_the_domain_heads_pull_on_the_features():
