@@ -103,6 +103,9 @@ class ModelConfig:
     # class weights per (dataset, class): each training dataset weighs as much as the others,
     # and its classes alike (needs class_balance; the engine's domain array names the datasets)
     balance_datasets: bool = False
+    # > 0: focal loss (Lin et al. 2017): each class term of the cross entropy scaled by
+    # (1 - p)^focal_gamma, so confidently right samples weigh less (0 = plain cross entropy)
+    focal_gamma: float = 0.0
     shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
     # random rotation (degrees, uniform in [-rot_aug, rot_aug]) and scaling (factor in
     # [1 - scale_aug, 1 + scale_aug]) of the training flow about the map's centre, the (u, v)
@@ -201,6 +204,8 @@ class ModelConfig:
                 f"model config {self.name}: domain_adv is for arch facesleuth-r without mirror_sym "
                 "or mixup (a mixed sample has no one dataset); set it to 0"
             )
+        if self.focal_gamma < 0:
+            raise UsageError(f"model config {self.name}: focal_gamma must be >= 0, got {self.focal_gamma}")
         if self.sam_rho < 0:
             raise UsageError(f"model config {self.name}: sam_rho must be >= 0, got {self.sam_rho}")
         if not 0.0 <= self.head_dropout < 1.0:

@@ -382,19 +382,24 @@ class _Folds:
             keep[f] = (self.streams[f].rng.random((batch, width)) >= p) / (1 - p)
         return self.to_device(keep)
 
-    def loss(self, logits, y_b, w_b, active, mix=None) -> torch.Tensor:
-        """Per-fold class-weighted, label-smoothed cross entropy, zero for folds sitting out. (F,)
+    def loss(self, logits, y_b, w_b, active, mix=None, focal: bool = True) -> torch.Tensor:
+        """Per-fold class-weighted, label-smoothed cross entropy (focal with focal_gamma), zero for
+        folds sitting out. (F,)
 
         w_b: (F, B) the samples' weights (sample_weights). mix: (y2, w2, lam) of mixup: each
         sample's loss is lam * its own label's + (1 - lam) * its partner's label's (y2, w2:
-        (F, B), lam: (F,)), weights mixed alike.
+        (F, B), lam: (F,)), weights mixed alike. focal=False: the plain cross entropy (what is
+        reported and compared with loss_floor), whatever focal_gamma.
         """
         K, eps = self.cfg.n_classes, self.cfg.label_smoothing
         logp = logits.log_softmax(-1)  # (F, B, K)
 
+        gamma = self.cfg.focal_gamma if focal else 0.0
+        focus = (1 - logp.exp()) ** gamma if gamma > 0 else 1.0
+
         def ce(y):
             q = F.one_hot(y, K).float() * (1 - eps) + eps / K
-            return -(q * logp).sum(-1)  # (F, B)
+            return -(q * focus * logp).sum(-1)  # (F, B)
 
         per, w = ce(y_b), w_b
         num, den = per * w, w
@@ -522,12 +527,19 @@ def _mixup(st: _Folds, flow_b, app_b, y_b, w_b, on: np.ndarray):
 
 
 def _objective(st: _Folds, flow_b, app_b, y_b, w_b, active, mix, keep, adv, idx_b):
-    """One step's (what is minimised, the classification loss, the logits), each per fold: the
-    classification loss, plus the domain head's under domain_adv (adv: the reversal strengths)."""
+    """One step's (what is minimised, the plain classification loss, the logits), each per fold:
+    the classification loss (focal under focal_gamma), plus the domain head's under domain_adv
+    (adv: the reversal strengths)."""
     out = st.forward(flow_b, app_b, keep, adv)
     logits = out[0] if adv is not None else out
-    cls = st.loss(logits, y_b, w_b, active, mix)  # (F,)
-    total = cls + st.domain_loss(out[1], idx_b, active) if adv is not None else cls
+    total = st.loss(logits, y_b, w_b, active, mix)  # (F,)
+    if adv is not None:
+        total = total + st.domain_loss(out[1], idx_b, active)
+    if st.cfg.focal_gamma > 0 or adv is not None:
+        with torch.no_grad():  # the plain classification loss: reported, and read by adapt_noise
+            cls = st.loss(logits, y_b, w_b, active, mix, focal=False)
+    else:
+        cls = total
     return total, cls, logits
 
 

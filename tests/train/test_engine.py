@@ -266,6 +266,7 @@ def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
         {"cutout": 8},
         {"head_dropout": 0.3},
         {"sam_rho": 0.05},
+        {"focal_gamma": 2.0},
     ],
 )
 def test_mixup_averaging_flips_warps_and_blanks_change_training_and_stay_per_fold(toy, option):
@@ -340,6 +341,20 @@ def test_the_gradient_reversal_turns_the_domain_heads_pull_on_the_features():
     (g_head,) = torch.autograd.grad(model(flow, app, adv=torch.tensor(0.5))[1].sum(), head)
     (g_head_plain,) = torch.autograd.grad(model.domain_head(z).sum(), head)
     torch.testing.assert_close(g_head, g_head_plain)  # while the head itself learns as usual
+
+
+def test_focal_loss_scales_each_class_term_and_reports_the_plain_cross_entropy():
+    from fsr_cli.train.engine import _Folds
+
+    st = _Folds.__new__(_Folds)
+    st.cfg = load_preset("facesleuth-r", focal_gamma=2.0, label_smoothing=0.0)
+    logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]])  # (F=1, B=2, K=3)
+    y, w, on = torch.tensor([[0, 2]]), torch.ones(1, 2), torch.ones(1)
+    p = logits.softmax(-1)[0, [0, 1], [0, 2]]
+    torch.testing.assert_close(st.loss(logits, y, w, on), (-((1 - p) ** 2) * p.log()).mean().view(1))
+    torch.testing.assert_close(st.loss(logits, y, w, on, focal=False), -p.log().mean().view(1))
+    with pytest.raises(UsageError, match="focal_gamma must be >= 0"):
+        load_preset("facesleuth-r", focal_gamma=-1.0)
 
 
 def test_weight_averaging_keeps_the_mean_of_the_last_epochs_weights():
