@@ -33,7 +33,10 @@ from fsr_cli.train.runner import TrainConfig, plan_run, train_run
 from fsr_cli.train.theta import axial_stats
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "composite-dev" / "labels.csv"
-PRESETS = "facesleuth-r,facesleuth-r-search,cva,no-orientation,motion-only,appearance-only,svm-flow,ststnet"
+PRESETS = (
+    "facesleuth-r,facesleuth-r-search,cva,no-orientation,motion-only,appearance-only,"
+    "svm-flow,svm-flow-std,ststnet"
+)
 
 
 def one(dataset: Path, preset: str, protocol: str, seeds: tuple[int, ...], out: Path, workers: int) -> dict:

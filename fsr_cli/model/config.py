@@ -131,9 +131,12 @@ class ModelConfig:
     # down otherwise (never below 0), so memorised folds get noise and hard ones stay clean
     flow_noise_margin: float = 0.0
     flow_noise_step: float = 1.0
-    # arch "svm": SVC(C=svm_c, gamma=svm_gamma, class_weight balanced) on the flattened flow
+    # arch "svm": SVC(C=svm_c, gamma=svm_gamma, class_weight balanced) on the flattened flow, as
+    # flow_norm leaves it ("fold": raw; "sample"/"median": each sample's maps standardised) and
+    # average-pooled svm_pool x svm_pool first (1 = every pixel)
     svm_c: float = 10.0
     svm_gamma: str = "scale"
+    svm_pool: int = 1
 
     @property
     def trains_by_epoch(self) -> bool:
@@ -203,6 +206,11 @@ class ModelConfig:
             raise UsageError(
                 f"model config {self.name}: domain_adv is for arch facesleuth-r without mirror_sym "
                 "or mixup (a mixed sample has no one dataset); set it to 0"
+            )
+        if self.svm_pool < 1 or self.flow_size % self.svm_pool:
+            raise UsageError(
+                f"model config {self.name}: svm_pool must be >= 1 and divide flow_size {self.flow_size}, "
+                f"got {self.svm_pool}"
             )
         if self.focal_gamma < 0:
             raise UsageError(f"model config {self.name}: focal_gamma must be >= 0, got {self.focal_gamma}")

@@ -1,10 +1,13 @@
-"""Baselines that are not trained by epochs: the RBF-SVM on the flattened flow (preset svm-flow).
+"""Baselines that are not trained by epochs: the RBF-SVM on the flattened flow (presets svm-flow,
+svm-flow-std).
 
 Each fold fits scikit-learn's SVC(C, gamma, class_weight="balanced") on its training samples'
-(u, v, strain) maps flattened, and scores its test samples; nothing is tuned on the test fold
-(C and gamma are the preset's). The "probabilities" a fold stores are the softmax of the
-one-vs-rest decision values, so their argmax is the SVM's own prediction and seed ensembles can
-average them; they are scores, not calibrated probabilities. The fit is deterministic: every
+(u, v, strain) maps flattened (svm-flow-std: each sample's maps standardised on their own and
+2x2 average-pooled first, the input the networks' motion stream reads), and scores its test
+samples; nothing is tuned on the test fold (C, gamma and the pooling are the preset's). The
+"probabilities" a fold stores are the softmax of the one-vs-rest decision values, so their argmax
+is the SVM's own prediction and seed ensembles can average them; they are scores, not calibrated
+probabilities. The fit is deterministic: every
 seed gives the same SVM.
 """
 
@@ -21,7 +24,7 @@ def fit_svm_folds(mcfg, fit, *, flow, app, y, folds, progress: Callable[[int, in
 
     from fsr_cli.train.engine import FoldResult, fold_norm
 
-    x = np.asarray(flow, dtype=np.float64).reshape(len(flow), -1)
+    x = svm_inputs(mcfg, flow)
     out = []
     for k, fold in enumerate(folds):
         svm = SVC(C=mcfg.svm_c, gamma=mcfg.svm_gamma, class_weight="balanced", kernel="rbf")
@@ -42,6 +45,21 @@ def fit_svm_folds(mcfg, fit, *, flow, app, y, folds, progress: Callable[[int, in
         if progress is not None:
             progress(k + 1, len(folds))
     return out
+
+
+def svm_inputs(mcfg, flow: np.ndarray) -> np.ndarray:
+    """(N, 3, S, S) flow -> (N, 3 * (S / svm_pool)^2) rows: standardised per sample under flow_norm
+    "sample" / "median" (as the networks' motion stream does), then average-pooled."""
+    x = np.asarray(flow, dtype=np.float64)
+    if mcfg.flow_norm in ("sample", "median"):
+        flat = x.reshape(*x.shape[:2], -1)
+        mu = np.median(flat, -1) if mcfg.flow_norm == "median" else flat.mean(-1)
+        x = (x - mu[..., None, None]) / np.sqrt(flat.var(-1) + 1e-6)[..., None, None]
+    k = mcfg.svm_pool
+    if k > 1:
+        N, C, H, W = x.shape
+        x = x.reshape(N, C, H // k, k, W // k, k).mean((3, 5))  # (N, C, H/k, W/k)
+    return x.reshape(len(x), -1)
 
 
 def _scores(svm, x: np.ndarray, n_classes: int) -> np.ndarray:

@@ -52,6 +52,35 @@ def test_svm_flow_is_the_sklearn_svm_per_fold(tmp_path):
     assert json.loads((tmp_path / "svm" / "theta.json").read_text())["soa"] == "none"
 
 
+def test_svm_flow_std_reads_each_samples_standardised_pooled_flow(tmp_path):
+    from sklearn.svm import SVC
+
+    from fsr_cli.train.baselines import svm_inputs
+
+    cfg = load_preset("svm-flow-std", flow_size=16)
+    rng = np.random.default_rng(0)
+    flow = rng.normal(size=(4, 3, 16, 16))
+    rows = svm_inputs(cfg, flow)
+    assert rows.shape == (4, 3 * 8 * 8)
+    gain, offset = rng.uniform(0.5, 3, (4, 3, 1, 1)), rng.normal(size=(4, 3, 1, 1))
+    np.testing.assert_allclose(svm_inputs(cfg, flow * gain + offset), rows, atol=1e-6)  # per sample
+    z = (flow[0, 1] - flow[0, 1].mean()) / flow[0, 1].std()
+    np.testing.assert_allclose(rows[0, 64:128], z.reshape(8, 2, 8, 2).mean((1, 3)).ravel(), atol=1e-6)
+    with pytest.raises(UsageError, match="svm_pool must be >= 1 and divide flow_size 16"):
+        load_preset("svm-flow-std", flow_size=16, svm_pool=3)
+
+    run(tmp_path / "svm", model="svm-flow-std", epochs=None, model_overrides={"flow_size": 16})
+    plan = plan_run(
+        TrainConfig(
+            datasets=shared_data(), protocol="loso", model="svm-flow-std", model_overrides={"flow_size": 16}
+        )
+    )
+    x, y, p = svm_inputs(cfg, plan.feats.flow), plan.feats.y, preds(tmp_path / "svm")
+    for fold in plan.folds:
+        svm = SVC(C=1.0, gamma="scale", class_weight="balanced").fit(x[fold.train_idx], y[fold.train_idx])
+        assert (p["probs"][fold.test_idx].argmax(1) == svm.predict(x[fold.test_idx])).all()
+
+
 @pytest.mark.parametrize(
     ("kw", "says"),
     [
