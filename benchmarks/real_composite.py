@@ -8,7 +8,7 @@ the seeds (LODO: the mean of the held-out datasets' UF1 as well), the seed ensem
 learned angles per layer (axial mean +/- std over folds and seeds), and the wall time of one
 seed's full run.
 
-    python benchmarks/real_composite.py                              # the README's table (~40 min, 2 cores)
+    python benchmarks/real_composite.py                              # the README's table (~30 min, 2 cores)
     python benchmarks/real_composite.py --presets facesleuth-r,svm-flow --protocols loso --seeds 0
     python benchmarks/real_composite.py data/labels.csv --out /tmp/ablation --json table.json
 
@@ -94,6 +94,12 @@ def pm(d: dict) -> str:
     return f"{d['mean']:.3f} +/- {d['std']:.3f}"
 
 
+def angle(t: dict) -> str:
+    """An axial mean +/- std in degrees: tenths where the folds agree, whole degrees where they scatter."""
+    digits = 1 if t["std"] < 10 else 0
+    return f"{t['mean']:.{digits}f} +/- {t['std']:.{digits}f}"
+
+
 def markdown(rows: list[dict], seeds) -> str:
     lines = [
         "| preset | protocol | UF1 | UAR | datasets' mean UF1 | CASME II / SAMM / SMIC UF1 | ensemble UF1 "
@@ -102,13 +108,7 @@ def markdown(rows: list[dict], seeds) -> str:
     ]
     for r in rows:
         th = r["theta"]
-        th = (
-            "-"
-            if th is None
-            else th
-            if isinstance(th, str)
-            else " / ".join(f"{t['mean']:.0f} +/- {t['std']:.0f}" for t in th)
-        )
+        th = "-" if th is None else th if isinstance(th, str) else " / ".join(angle(t) for t in th)
         ds = " / ".join(
             f"{r['per_dataset_uf1'].get(d, float('nan')):.3f}" for d in ("casme2", "samm", "smic")
         )
