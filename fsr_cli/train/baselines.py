@@ -7,8 +7,7 @@ Each fold fits scikit-learn's SVC(C, gamma, class_weight="balanced") on its trai
 samples; nothing is tuned on the test fold (C, gamma and the pooling are the preset's). The
 "probabilities" a fold stores are the softmax of the one-vs-rest decision values, so their argmax
 is the SVM's own prediction and seed ensembles can average them; they are scores, not calibrated
-probabilities. The fit is deterministic: every
-seed gives the same SVM.
+probabilities. The fit is deterministic: every seed gives the same SVM.
 """
 
 from __future__ import annotations
@@ -52,9 +51,11 @@ def svm_inputs(mcfg, flow: np.ndarray) -> np.ndarray:
     "sample" / "median" (as the networks' motion stream does), then average-pooled."""
     x = np.asarray(flow, dtype=np.float64)
     if mcfg.flow_norm in ("sample", "median"):
-        flat = x.reshape(*x.shape[:2], -1)
-        mu = np.median(flat, -1) if mcfg.flow_norm == "median" else flat.mean(-1)
-        x = (x - mu[..., None, None]) / np.sqrt(flat.var(-1) + 1e-6)[..., None, None]
+        import torch
+
+        from fsr_cli.model.network import standardise_maps  # the motion stream's own rule
+
+        x = standardise_maps(torch.from_numpy(x), median=mcfg.flow_norm == "median").numpy()
     k = mcfg.svm_pool
     if k > 1:
         N, C, H, W = x.shape
