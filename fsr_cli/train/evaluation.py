@@ -28,6 +28,11 @@ def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict) -> d
     doc = pooled_metrics(
         y_true=y_true, y_pred=y_pred, classes=classes, dataset=preds["dataset"], fold=preds["fold"]
     )
+    subjects = np.array([f"{d}/{s}" for d, s in zip(preds["dataset"], preds["subject"], strict=True)])
+    doc["uf1_ci95"] = uf1_interval(y_true, y_pred, subjects, len(classes))
+    for name, m in doc["per_dataset"].items():
+        here = preds["dataset"] == name
+        m["uf1_ci95"] = uf1_interval(y_true[here], y_pred[here], subjects[here], len(classes))
     selection = config["selection"]["label"]
     return {
         "uf1": doc.pop("uf1"),
@@ -138,6 +143,32 @@ def _weighted_uf1(y: np.ndarray, p: np.ndarray, w: np.ndarray, k: int) -> np.nda
     return (f1 * present).sum(1) / np.maximum(present.sum(1), 1)
 
 
+def _subject_weights(groups: np.ndarray, draws: int, seed: int) -> np.ndarray:
+    """(draws, N) sample weights of a bootstrap over subjects: each draw picks len(subjects)
+    subjects with replacement, and every sample counts as often as its subject was picked."""
+    names, g = np.unique(groups, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    counts = np.stack(
+        [np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names)) for _ in range(draws)]
+    )
+    return counts[:, g].astype(np.float64)
+
+
+def uf1_interval(
+    y: np.ndarray, p: np.ndarray, groups: np.ndarray, k: int, *, draws: int = BOOTSTRAP_DRAWS, seed: int = 0
+) -> list[float] | None:
+    """95 % bootstrap interval over subjects of the pooled UF1 of predictions p against truth y.
+
+    How much the figure owes to which subjects the data holds: on a few dozen subjects it is far
+    wider than the spread over training seeds. None when there is no sample.
+    """
+    if len(y) == 0:
+        return None
+    boot = _weighted_uf1(np.asarray(y), np.asarray(p), _subject_weights(np.asarray(groups), draws, seed), k)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return [round(float(lo), 4), round(float(hi), 4)]
+
+
 def paired_bootstrap(
     a: dict, b: dict, *, run_a: str, run_b: str, draws: int = BOOTSTRAP_DRAWS, seed: int = 0
 ) -> dict:
@@ -166,12 +197,7 @@ def paired_bootstrap(
     pa = np.array([idx[c] for c in a["preds"]["pred"][sa]])
     pb = np.array([idx[c] for c in b["preds"]["pred"][sb]])
     groups = np.array([k.rsplit("|", 1)[0] for k in common])
-    names, g = np.unique(groups, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    counts = np.stack(
-        [np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names)) for _ in range(draws)]
-    )
-    w = counts[:, g].astype(np.float64)  # (draws, N): each sample weighted by its subject's draws
+    w = _subject_weights(groups, draws, seed)  # (draws, N): each sample weighted by its subject's draws
     k = len(classes)
     ones = np.ones((1, len(y)))
     diff = float(_weighted_uf1(y, pa, ones, k)[0] - _weighted_uf1(y, pb, ones, k)[0])
@@ -184,7 +210,7 @@ def paired_bootstrap(
         "ci95": [round(float(lo), 4), round(float(hi), 4)],
         "p_a_not_better": round(float((boot <= 0).mean()), 4),
         "n_samples": len(common),
-        "n_subjects": len(names),
+        "n_subjects": len(np.unique(groups)),
         "only_a": len(ka) - len(common),
         "only_b": len(kb) - len(common),
         "draws": draws,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from fsr_cli.train.evaluation import BOOTSTRAP_DRAWS
 from fsr_cli.train.selection import is_leaky
 
 
@@ -25,21 +26,27 @@ def _titled(base: str, metrics: dict, **kw) -> Table:
 
 
 def summary_table(metrics: dict, *, title: str = "pooled") -> Table:
-    """Pooled and per-dataset UF1 / UAR / accuracy."""
+    """Pooled and per-dataset UF1 (with its 95 % interval over subjects) / UAR / accuracy."""
     t = _titled(f"{title}: {metrics['protocol']} / {metrics['labels']} / {metrics['model']}", metrics)
-    for col in ("scope", "UF1", "UAR", "Acc", "n", "absent classes"):
+    t.caption = f"{t.caption}; UF1 95 % interval: bootstrap over subjects"
+    for col in ("scope", "UF1", "95 % interval", "UAR", "Acc", "n", "absent classes"):
         t.add_column(col, justify="left" if col in ("scope", "absent classes") else "right")
-    t.add_row(*_metric_cells("pooled", metrics), style="bold")
+    t.add_row(*_metric_cells("pooled", metrics, interval=True), style="bold")
     for name, m in metrics["per_dataset"].items():
-        t.add_row(*_metric_cells(name, m))
+        t.add_row(*_metric_cells(name, m, interval=True))
     return t
 
 
-def _metric_cells(name: str, m: dict) -> list[str]:
-    """One table row: scope, UF1, UAR, Acc, n, absent classes."""
+def _interval(ci) -> str:
+    return "-" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _metric_cells(name: str, m: dict, *, interval: bool = False) -> list[str]:
+    """One table row: scope, UF1, (its interval,) UAR, Acc, n, absent classes."""
     return [
         name,
         _f(m["uf1"]),
+        *([_interval(m.get("uf1_ci95"))] if interval else []),
         _f(m["uar"]),
         _f(m["acc"]),
         str(m["n_samples"]),
@@ -303,16 +310,15 @@ def report_md(
             "",
         ]
     lines += [
-        "| scope | UF1 | UAR | Acc | n | absent classes |",
-        "|---|---|---|---|---|---|",
-        f"| **pooled** | {_f(metrics['uf1'])} | {_f(metrics['uar'])} | {_f(metrics['acc'])} | "
-        f"{metrics['n_samples']} | {', '.join(metrics['absent_classes'])} |",
+        "| scope | UF1 | UF1 95 % interval | UAR | Acc | n | absent classes |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            "| " + " | ".join(_metric_cells(name, m, interval=True)) + " |"
+            for name, m in [("**pooled**", metrics), *metrics["per_dataset"].items()]
+        ),
+        "",
+        f"UF1 95 % interval: bootstrap over subjects ({BOOTSTRAP_DRAWS} draws, seed 0).",
     ]
-    for name, m in metrics["per_dataset"].items():
-        lines.append(
-            f"| {name} | {_f(m['uf1'])} | {_f(m['uar'])} | {_f(m['acc'])} | {m['n_samples']} | "
-            f"{', '.join(m['absent_classes'])} |"
-        )
     if metrics.get("note"):
         lines += ["", f"Note: {metrics['note']}."]
     lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 from prepared_builders import EPOCHS, TINY, shared_data
+from sklearn.metrics import f1_score
 
 from fsr_cli.errors import UsageError
 from fsr_cli.model.config import load_preset
 from fsr_cli.model.network import build_model
 from fsr_cli.train import rundir
-from fsr_cli.train.evaluation import evaluate_run, paired_bootstrap
+from fsr_cli.train.evaluation import evaluate_run, paired_bootstrap, uf1_interval
 from fsr_cli.train.protocols import inner_val_folds
 from fsr_cli.train.resume import config_from_run
 from fsr_cli.train.runner import Reporter, TrainConfig, plan_run, train_run
@@ -213,6 +214,24 @@ def test_paired_bootstrap(two_seeds):
     other = {"classes": metrics["classes"], "preds": {k: v[:0] for k, v in a["preds"].items()}}
     with pytest.raises(UsageError, match="share no sample"):
         paired_bootstrap(other, a, run_a="o", run_b="a")
+
+
+def test_uf1_interval_is_a_bootstrap_over_subjects(two_seeds):
+    # Subject s has 3 samples; subjects 0-9 are all right, subjects 10-19 all wrong (class 0 called 1).
+    y = np.repeat(np.arange(20) % 3, 3)
+    p = np.where(np.repeat(np.arange(20), 3) < 10, y, (y + 1) % 3)
+    subjects = np.repeat(np.arange(20), 3).astype(str)
+    lo, hi = uf1_interval(y, p, subjects, 3)
+    point = f1_score(y, p, average="macro")
+    assert lo < point < hi and hi - lo > 0.2  # half the subjects wrong: wide
+    assert uf1_interval(y, p, np.zeros(60, str), 3) == [round(point, 4)] * 2  # one subject: no spread
+    assert uf1_interval(y, y, subjects, 3) == [1.0, 1.0]
+    assert uf1_interval(y[:0], y[:0], subjects[:0], 3) is None
+    path, metrics = two_seeds
+    doc = evaluate_run(path)  # the run's figures carry the interval, pooled and per dataset
+    assert doc["uf1_ci95"][0] <= doc["uf1"] <= doc["uf1_ci95"][1]
+    assert all(m["uf1_ci95"][0] <= m["uf1"] <= m["uf1_ci95"][1] for m in doc["per_dataset"].values())
+    assert "UF1 95 % interval" in (path / "report.md").read_text()
 
 
 def test_seeds_in_resolved_config_not_the_single_seed(two_seeds):
