@@ -16,8 +16,9 @@ from fsr_cli.train.metrics import pooled_metrics
 from fsr_cli.train.selection import is_leaky
 
 
-def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict) -> dict:
-    """The metrics.json document of a run from predictions.csv's columns and config.yaml."""
+def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict, intervals: bool = True) -> dict:
+    """The metrics.json document of a run from predictions.csv's columns and config.yaml; without
+    `intervals`, the UF1 intervals over subjects are left out (callers that keep only the figures)."""
     classes = list(config["classes"])
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted(set(preds["true"]) - set(index) | set(preds["pred"]) - set(index))
@@ -28,11 +29,12 @@ def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict) -> d
     doc = pooled_metrics(
         y_true=y_true, y_pred=y_pred, classes=classes, dataset=preds["dataset"], fold=preds["fold"]
     )
-    subjects = np.array([f"{d}/{s}" for d, s in zip(preds["dataset"], preds["subject"], strict=True)])
-    doc["uf1_ci95"] = uf1_interval(y_true, y_pred, subjects, len(classes))
-    for name, m in doc["per_dataset"].items():
-        here = preds["dataset"] == name
-        m["uf1_ci95"] = uf1_interval(y_true[here], y_pred[here], subjects[here], len(classes))
+    if intervals:
+        subjects = np.array([f"{d}/{s}" for d, s in zip(preds["dataset"], preds["subject"], strict=True)])
+        doc["uf1_ci95"] = uf1_interval(y_true, y_pred, subjects, len(classes))
+        for name, m in doc["per_dataset"].items():
+            here = preds["dataset"] == name
+            m["uf1_ci95"] = uf1_interval(y_true[here], y_pred[here], subjects[here], len(classes))
     selection = config["selection"]["label"]
     return {
         "uf1": doc.pop("uf1"),

@@ -137,7 +137,7 @@ def seed_summary(per_seed: dict[int, dict], config: dict) -> dict:
 
     table = {}
     for s, preds in per_seed.items():
-        m = metrics_from_predictions(preds, config=config)
+        m = metrics_from_predictions(preds, config=config, intervals=False)  # figures only
         fig = {k: m[k] for k in _FIGURES}
         fig.update({f"uf1_{d}": v["uf1"] for d, v in m["per_dataset"].items()})
         ds = [v["uf1"] for v in m["per_dataset"].values() if v["uf1"] is not None]
