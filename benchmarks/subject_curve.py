@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fsr_cli.errors import FsrError
 from fsr_cli.preprocess.importer import import_csv
 from fsr_cli.train.evaluation import uf1_interval
 from fsr_cli.train.metrics import score
@@ -75,10 +76,12 @@ def main(argv=None) -> int:
     if not fractions or any(not 0 < f <= 1 for f in fractions) or a.repeats < 1:
         ap.error("--fractions must lie in (0, 1] and --repeats be at least 1")
     with tempfile.TemporaryDirectory(prefix="fsr-curve-") as tmp:
-        import_csv(a.labels, Path(tmp) / "imported")
-        plan = plan_run(
-            TrainConfig(datasets=(Path(tmp) / "imported",), protocol="loso", model=a.model, seed=a.seed)
-        )
+        try:
+            import_csv(a.labels, Path(tmp) / "imported")
+            cfg = TrainConfig(datasets=(Path(tmp) / "imported",), protocol="loso", model=a.model, seed=a.seed)
+            plan = plan_run(cfg)
+        except FsrError as e:  # a bad labels.csv or preset: one line, exit 2
+            ap.error(str(e))
     groups = plan.feats.groups
     n_train = len(np.unique(groups)) - 1
     rows = []
