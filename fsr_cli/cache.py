@@ -9,9 +9,12 @@ Writes are atomic: the entry is built in a temporary sibling folder and renamed 
 os.replace, so a killed run leaves either a whole entry or nothing (stale temporaries are
 ignored and removed by `clear`). Re-running with the same inputs finds the entry and does no work.
 
-The cache owns only what it made: its root holds a marker file (`.fsr-cache`, written with the
-first entry), its stages are the pipeline's four (STAGES), and `clear` refuses a folder without
-the marker and a stage that is not one of them, so it never removes a dataset's own files.
+The cache owns only what it made. Its root is a folder fsr created, or one that was empty when
+fsr claimed it: `claim` writes a marker file (`.fsr-cache`) there and refuses a non-empty folder
+without one (a home folder, a dataset, `/`). `clear` refuses a folder without the marker and a
+stage that is not one of the pipeline's four (STAGES), and removes only entries: folders
+`<stage>/<key[:2]>/<key>` whose name is a key and which hold meta.json, and the temporaries of
+killed writers. A user's own file that happens to lie under a stage folder is never touched.
 """
 
 from __future__ import annotations
@@ -19,24 +22,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fsr_cli import __version__
-from fsr_cli.errors import CacheError, UsageError
+from fsr_cli.errors import CacheError, FsrError, UsageError
+from fsr_cli.files import apply_umask
 
 ARRAYS = "arrays.npz"
 META = "meta.json"
 TMP_PREFIX = ".tmp-"
 MARKER = ".fsr-cache"
+LOCK = ".fsr-lock"  # held by whoever writes prepared.json or clears (Cache.writing)
 STAGES = ("face", "align", "apex", "flow")  # the preprocess stages, in pipeline order
+KEY = re.compile(r"[0-9a-f]{64}")  # an entry folder's name: a sha256 (make_key)
 
 
 def canonical_json(obj) -> str:
@@ -84,14 +92,31 @@ class Cache:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        self._holding = False  # this object holds the writer lock (writing() is reentrant)
 
     def _dir(self, stage: str, key: str) -> Path:
         if stage not in STAGES:
             raise ValueError(f"unknown cache stage {stage!r}; the stages are {', '.join(STAGES)}")
         return self.root / stage / key[:2] / key
 
-    def mark(self) -> None:
-        """Claim the root as an fsr cache (the marker `clear` requires); idempotent, race-free."""
+    def claim(self) -> None:
+        """Make the root an fsr cache, or confirm that it is one; idempotent and race-free.
+
+        Raises:
+            UsageError: the root is a file, or a non-empty folder fsr did not make (nothing is
+                written into it then).
+        """
+        if (self.root / MARKER).is_file():
+            return
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"{self.root} is a file, not a folder; give a folder for the cache")
+        busy = self.root.is_dir() and not self.owned() and any(self.root.iterdir())
+        if busy and not (self.root / MARKER).is_file():  # a concurrent claim writes the marker first
+            raise UsageError(
+                f"{self.root} is a folder fsr did not make and it is not empty (no {MARKER} marker); "
+                "fsr writes its cache only into a new or empty folder: give one, e.g. "
+                f"{self.root / '.fsr'}"
+            )
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             with open(self.root / MARKER, "x") as f:
@@ -99,10 +124,36 @@ class Cache:
         except FileExistsError:
             pass
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the root's writer lock (an flock on ROOT/.fsr-lock, released when the holder ends,
+        even by kill -9): a second import, preprocess or clear of the same root waits, then sees
+        what the first one wrote."""
+        import fcntl
+
+        if self._holding:
+            yield
+            return
+        self.claim()
+        try:
+            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise CacheError(
+                f"{self.root / LOCK}: could not be opened ({exc.strerror or exc}); "
+                "give a writable --cache-dir"
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._holding = True
+            yield
+        finally:
+            self._holding = False
+            os.close(fd)
+
     def check_writable(self) -> None:
         """Raise CacheError now, before any work, when entries could not be written under root."""
         try:
-            self.mark()
+            self.claim()
             fd, probe = tempfile.mkstemp(prefix=TMP_PREFIX, dir=self.root)
             os.close(fd)
             os.unlink(probe)
@@ -118,11 +169,19 @@ class Cache:
             return True
         if self.root.name != ".fsr" or not self.root.is_dir():
             return False
-        own = {*STAGES, MARKER, "prepared.json"}
+        own = {*STAGES, MARKER, LOCK, "prepared.json"}
         return all(
             p.name in own or p.name.startswith(("prepared.json", ".prepared.json", TMP_PREFIX))
             for p in self.root.iterdir()
         )
+
+    def check_owned(self) -> None:
+        """Raise UsageError (nothing is removed) where the root is not an fsr cache."""
+        if not self.owned():
+            raise UsageError(
+                f"{self.root} is not an fsr cache (no {MARKER} marker in it); nothing removed. "
+                "Give the cache root (a dataset's .fsr/ folder, or the --cache-dir it was made with)"
+            )
 
     def get(self, stage: str, key: str) -> Entry | None:
         path = self._dir(stage, key)
@@ -136,10 +195,12 @@ class Cache:
         With `replace`, an existing entry of the key is moved aside first (`--force`).
         """
         final = self._dir(stage, key)
-        self.mark()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=final.parent))
+        self.claim()
+        tmp = None
         try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=final.parent))
+            apply_umask(tmp, directory=True)  # mkdtemp makes it 0700: others could not read the entry
             np.savez(tmp / ARRAYS, **arrays)
             full_meta = {"stage": stage, "key": key, "fsr": __version__, "time": time.time(), **meta}
             (tmp / META).write_text(json.dumps(full_meta, indent=1, sort_keys=True, default=str))
@@ -152,8 +213,14 @@ class Cache:
             except OSError:  # another process finished the same entry first
                 if not (final / META).is_file():
                     raise
+        except OSError as exc:
+            raise CacheError(
+                f"{final}: could not be written ({exc.strerror or exc}); free some disk space "
+                "or give a writable --cache-dir, then run again"
+            ) from exc
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
         return Entry(stage, key, final)
 
     def cached(
@@ -195,25 +262,54 @@ class Cache:
             return []
         return sorted(p for s in STAGES for p in self.root.glob(f"{s}/??/{TMP_PREFIX}*"))
 
+    def _entry_dirs(self, stage: str) -> list[Path]:
+        """The folders of one stage that fsr wrote: entries (a key-named folder holding meta.json,
+        under the folder of its first two characters) and temporaries of killed writers."""
+        out = []
+        for p in (self.root / stage).glob("??/*"):
+            if p.is_symlink() or not p.is_dir():
+                continue
+            entry = KEY.fullmatch(p.name) and p.name[:2] == p.parent.name and (p / META).is_file()
+            if entry or p.name.startswith(TMP_PREFIX):
+                out.append(p)
+        return out
+
     def clear(self, stage: str | None = None) -> int:
-        """Remove all entries (of one stage) and temporaries; returns how many folders were removed.
+        """Remove the entries (of one stage) and temporaries; returns how many folders were removed.
+
+        Only what fsr wrote goes (see _entry_dirs); a folder left empty by it is removed too.
 
         Raises:
             UsageError: `stage` is not one of STAGES, or the root is not an fsr cache (nothing is
                 removed then).
+            FsrError: a folder could not be removed (a read-only file system), naming it.
         """
         if stage is not None and stage not in STAGES:
             raise UsageError(f"unknown --stage {stage!r}; choose one of: {', '.join(STAGES)}")
         if not self.root.is_dir():
             return 0
-        if not self.owned():
-            raise UsageError(
-                f"{self.root} is not an fsr cache (no {MARKER} marker in it); nothing removed. "
-                "Give the cache root (a dataset's .fsr/ folder, or the --cache-dir it was made with)"
-            )
+        self.check_owned()
         n = 0
-        for t in [self.root / s for s in ([stage] if stage else STAGES)]:
-            if t.is_dir() and not t.is_symlink():
-                n += sum(1 for _ in t.glob("??/*"))
-                shutil.rmtree(t)
+        with self.writing():
+            for st in [stage] if stage else STAGES:
+                top = self.root / st
+                if not top.is_dir() or top.is_symlink():
+                    continue
+                for path in self._entry_dirs(st):
+                    _remove(path)
+                    n += 1
+                for sub in [*top.glob("??"), top]:  # what the removal left empty
+                    try:
+                        sub.rmdir()
+                    except OSError:
+                        pass
         return n
+
+
+def _remove(path: Path) -> None:
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise FsrError(
+            f"{path}: could not be removed ({exc.strerror or exc}); is the cache on a read-only file system?"
+        ) from exc

@@ -21,8 +21,9 @@ and `"scaled": true` in the manifest; training normalises on the training folds 
 from __future__ import annotations
 
 import json
+import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -89,9 +90,14 @@ class PreparedSet:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            again = (
+                f"fsr import-flow {self.source} --out {self.root} --force"
+                if self.scaled
+                else f"fsr preprocess {self.source}"
+            )
             raise CacheError(
                 f"{path}: missing or damaged artifact of {sample.uid} ({type(exc).__name__}); "
-                f"run `fsr preprocess {self.source}` again"
+                f"run `{again}` again"
             ) from exc
 
 
@@ -107,9 +113,30 @@ def write_manifest(
         "scaled": scaled,
         "samples": [s.__dict__ for s in samples],
     }
-    cache.mark()
+    cache.claim()
     path = cache.root / MANIFEST
     return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(doc, indent=1)))  # unique per writer
+
+
+def check_replaceable(manifest: Path, source: Path, *, fix: str) -> None:
+    """Refuse to replace a prepared.json made from another source (another dataset folder or CSV):
+    one --cache-dir or --out shared by two datasets would silently keep only the last one.
+
+    Raises:
+        UsageError: naming the manifest, its source and `fix`.
+    """
+    if not manifest.is_file():
+        return
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        theirs = doc["source"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        theirs = None
+    if theirs != str(Path(source).resolve()):
+        raise UsageError(
+            f"{manifest} already holds a prepared dataset of {theirs or 'unknown origin'}, "
+            f"not of {source}; {fix}"
+        )
 
 
 def find_manifest(path: Path, cache_dir: Path | None = None) -> Path:
@@ -131,22 +158,58 @@ def find_manifest(path: Path, cache_dir: Path | None = None) -> Path:
 
 
 def load_prepared(path: Path, cache_dir: Path | None = None) -> PreparedSet:
+    """Read and check a prepared.json.
+
+    Raises:
+        FsrError: the manifest is damaged (not JSON, not the format, a sample with missing or extra
+            fields, an entry that is not `flow/<ab>/<key>` inside the cache): one line naming it.
+    """
     manifest = find_manifest(path, cache_dir)
-    doc = json.loads(manifest.read_text())
+    again = "run `fsr preprocess` (or `fsr import-flow`) again"
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FsrError(f"{manifest}: damaged, not readable JSON ({type(exc).__name__}); {again}") from None
+    if not isinstance(doc, dict):
+        raise FsrError(f"{manifest}: damaged, not a prepared dataset (a JSON object); {again}")
     if doc.get("format") != PREPARED_FORMAT or doc.get("version") != PREPARED_VERSION:
         raise UsageError(
             f"{manifest}: prepared format {doc.get('format')!r} v{doc.get('version')} is not "
             f"{PREPARED_FORMAT} v{PREPARED_VERSION}; run `fsr preprocess` again"
         )
-    samples = [PreparedSample(**s) for s in doc["samples"]]
+    if not isinstance(doc.get("samples"), list) or not isinstance(doc.get("params", {}), dict):
+        raise FsrError(f"{manifest}: damaged (no samples list); {again}")
+    samples = [_sample(s, i, manifest, again) for i, s in enumerate(doc["samples"])]
     return PreparedSet(
         manifest.parent,
-        doc["dataset"],
-        doc["params"],
+        str(doc.get("dataset", "")),
+        doc.get("params", {}),
         samples,
-        doc.get("scaled", False),
-        doc.get("source", ""),
+        bool(doc.get("scaled", False)),
+        str(doc.get("source", "")),
     )
+
+
+_FIELDS = {f.name: f.type for f in fields(PreparedSample)}
+ENTRY = re.compile(rf"{FLOW_STAGE}/([0-9a-f]{{2}})/(\1[0-9a-f]{{62}})")  # what write_manifest records
+
+
+def _sample(raw, i: int, manifest: Path, again: str) -> PreparedSample:
+    where = f"{manifest}: sample {i + 1}"
+    if not isinstance(raw, dict) or set(raw) != set(_FIELDS):
+        have = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise FsrError(f"{where} is damaged (fields {have}, expected {sorted(_FIELDS)}); {again}")
+    ints, optional = ("onset", "apex", "offset"), ("label3",)
+    for k, v in raw.items():
+        ok = isinstance(v, int) if k in ints else isinstance(v, str) or (v is None and k in optional)
+        if not ok or isinstance(v, bool):
+            raise FsrError(f"{where} is damaged ({k} = {v!r}); {again}")
+    if not ENTRY.fullmatch(raw["entry"]):
+        raise FsrError(
+            f"{where}: entry {raw['entry']!r} is not a cache entry ({FLOW_STAGE}/<ab>/<key>) inside "
+            f"{manifest.parent}; the manifest was edited or damaged, {again}"
+        )
+    return PreparedSample(**raw)
 
 
 LAST_PREPARED = "last-prepared.json"  # in the user's cache folder: what the last preprocess wrote

@@ -181,11 +181,15 @@ def clear(
     from fsr_cli.prepared import FLOW_STAGE, MANIFEST
 
     root = resolve_root(path, cache_dir)
-    removed = Cache(root).clear(stage)
-    manifest = root / MANIFEST
-    dropped = stage in (None, FLOW_STAGE) and manifest.is_file()
-    if dropped:
-        manifest.unlink()
+    cache, manifest = Cache(root), root / MANIFEST
+    removed, dropped = 0, False
+    if root.is_dir():
+        cache.check_owned()
+        with cache.writing():  # an import or preprocess of this root waits for the clear
+            removed = cache.clear(stage)
+            dropped = stage in (None, FLOW_STAGE) and manifest.is_file()
+            if dropped:
+                manifest.unlink()
     doc = {"root": str(root), "stage": stage, "removed": removed, "manifest_removed": dropped}
     if json_out:
         emit_json(doc)

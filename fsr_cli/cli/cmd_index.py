@@ -63,11 +63,13 @@ def _render(doc: dict) -> None:
     table.add_row("all", *(str(by_label[k]) for k in keys), str(doc["n_samples"]), style="bold")
     err_console.print(table)
     left_out = counts.get("left_out", [])
-    if left_out:  # rows of a composite class that the MEGC2019 list leaves out (counted as outside)
-        err_console.print(f"left out of the composite: {len(left_out)} sample(s)", highlight=False)
+    if left_out:  # every sample counted as outside, with its reason
+        err_console.print(f"left out of {counts['label_set']}: {len(left_out)} sample(s)", highlight=False)
         for r in left_out[:MAX_PROBLEMS_SHOWN]:
             line = f"  {r['sample']} ({r['emotion']}): {r['reason']}"
             err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+        if len(left_out) > MAX_PROBLEMS_SHOWN:
+            err_console.print(f"  ... and {len(left_out) - MAX_PROBLEMS_SHOWN} more (see --json)")
     problems = doc["problems"]
     if problems:
         err_console.print(f"[yellow]skipped {len(problems)} row(s):[/yellow]")

@@ -9,6 +9,8 @@ import typer
 
 from fsr_cli.cli.common import DeviceOpt, JsonOpt, emit_json, err_console
 
+MAX_FPS = 10000.0  # the fastest cameras of the MER datasets run at 200 fps
+
 
 def predict(
     clips: Annotated[list[Path], typer.Argument(help="Video files (mp4, avi, ...) or folders of frames.")],
@@ -46,6 +48,7 @@ def predict(
 
     Example: fsr predict clip.mp4 --run runs/train/exp --json
     """
+    import math
     import os
 
     import torch
@@ -56,6 +59,10 @@ def predict(
     if (run is None) == (checkpoint is None):
         raise UsageError("give exactly one of --run RUN or --checkpoint FILE")
     lib.check_clip_paths(clips)
+    if csv_out is not None:
+        lib.check_csv_target(csv_out, clips)
+    if fps is not None and not (math.isfinite(fps) and fps <= MAX_FPS):
+        raise UsageError(f"--fps {fps} is not a frame rate; give one between 1 and {MAX_FPS:g}")
     # FFmpeg's own log lines ('moov atom not found') would break the one-line error of an
     # unreadable video; OPENCV_FFMPEG_LOGLEVEL=32 in the environment shows them again.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

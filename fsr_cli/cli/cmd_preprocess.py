@@ -138,7 +138,11 @@ def preprocess(
     ray_address: RayAddressOpt = None,
     cache_dir: CacheDirOpt = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Recompute samples that are already cached.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Recompute cached samples, and replace another dataset's prepared.json in --cache-dir.",
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -20,7 +20,10 @@ def show(
     runs: Annotated[list[Path], typer.Argument(help="Run folders made by `fsr train` (one or more).")],
     json_out: JsonOpt = False,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Write a PNG: angle over epochs per layer and a polar view.")
+        Path | None,
+        typer.Option(
+            "--plot", help="Write a figure (.png, .pdf, .svg): angle over epochs per layer and a polar view."
+        ),
     ] = None,
 ) -> None:
     """Per layer: the final angle (degrees) of every fold, mean +/- std, and its trajectory.
@@ -35,6 +38,10 @@ def show(
     from fsr_cli.train.theta import load_theta, summarise
     from fsr_cli.train.theta import plot as plot_theta
 
+    if plot is not None:
+        from fsr_cli.files import check_image_path
+
+        check_image_path(plot, "--plot")
     summaries = [summarise(load_theta(r), run=str(r)) for r in runs]
     for s in summaries:
         if s["soa"] != "learned":
@@ -42,6 +49,6 @@ def show(
         if s["layers"]:
             err_console.print(*theta_tables(s))
     if plot is not None:
-        err_console.print(f"plot saved to {plot_theta(summaries, plot)}", highlight=False)
+        err_console.print(f"plot saved to {plot_theta(summaries, plot)}", highlight=False, soft_wrap=True)
     if json_out:
         emit_json(summaries[0] if len(summaries) == 1 else {"runs": summaries})

@@ -47,7 +47,10 @@ def maps(
 
     import torch
 
+    from fsr_cli.files import check_image_path
     from fsr_cli.predict.theta_maps import theta_maps
+
+    check_image_path(out, "--out")
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # one-line errors (see fsr predict)
     torch.set_num_threads(1)  # one forward pass of a small network (see fsr predict)

@@ -99,6 +99,7 @@ def train(
     from fsr_cli.train.progress import rich_reporter
     from fsr_cli.train.report import fold_table, notes, seeds_table, summary_table
     from fsr_cli.train.resume import config_from_run
+    from fsr_cli.train.rundir import new_run
     from fsr_cli.train.runner import TrainConfig, plan_run, train_run
     from fsr_cli.train.seeds import parse_seeds
 
@@ -156,11 +157,18 @@ def train(
             final=final,
         )
         plan = plan_run(cfg)
-        run = _new_run(out)
+        run = None  # made by train_run once the executor is up: a usage error leaves no folder behind
+    made: list[Path] = []
+
+    def make_run() -> Path:
+        made.append(run or new_run(out))
+        return made[0]
+
     with rich_reporter(err_console) as reporter:
         metrics = train_run(
-            plan, run=run, argv=["fsr", *sys.argv[1:]], resume=resume is not None, reporter=reporter
+            plan, run=make_run, argv=["fsr", *sys.argv[1:]], resume=resume is not None, reporter=reporter
         )
+    run = made[0]
     err_console.print(fold_table(metrics))
     err_console.print(summary_table(metrics, title="seed ensemble" if metrics.get("seeds") else "pooled"))
     if (table := seeds_table(metrics)) is not None:
@@ -170,14 +178,3 @@ def train(
     err_console.print(f"run saved to {run}", highlight=False)
     if json_out:
         emit_json(metrics)
-
-
-def _new_run(out: Path | None) -> Path:
-    from fsr_cli.train.rundir import CONFIG, next_run_dir
-
-    if out is None:
-        return next_run_dir()
-    if (out / CONFIG).is_file():
-        raise UsageError(f"{out} already holds a run; use --resume {out} to finish it, or another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    return out

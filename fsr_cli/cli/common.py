@@ -28,7 +28,7 @@ ExecutorOpt = Annotated[
     typer.Option(
         "--executor",
         help="Where the work runs: local (this machine, --workers processes) or ray (Ray tasks; "
-        'pip install -e ".[ray]").',
+        'pip install -e ".\\[ray]").',
     ),
 ]
 RayAddressOpt = Annotated[

@@ -114,3 +114,19 @@ def label_in_set(emotion: str, label_set: str, dataset: str | None = None) -> st
     if label_set == "casme2-5" and emotion == "other":
         emotion = "others"
     return emotion if emotion in classes else None
+
+
+KNOWN_EMOTIONS = frozenset(EMOTION_ALIASES.values()) | {c for cs in LABEL_SETS.values() for c in cs}
+
+
+def unknown_word(emotion: str) -> str | None:
+    """None for a known emotion word (any spelling of EMOTION_ALIASES or a class of a label set),
+    else a reason naming the closest known word: 'happpiness' is a typo, not a new emotion."""
+    import difflib
+
+    word = normalise_emotion(emotion)
+    if word in KNOWN_EMOTIONS:
+        return None
+    close = difflib.get_close_matches(word, sorted(KNOWN_EMOTIONS | set(EMOTION_ALIASES)), n=1, cutoff=0.6)
+    hint = f" (closest: {normalise_emotion(close[0])})" if close else ""
+    return f"emotion {emotion!r} is not a known emotion word{hint}"

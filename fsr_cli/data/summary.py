@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from fsr_cli.data.labels import LABEL_SETS, composite_outside, label_in_set
+from fsr_cli.data.labels import LABEL_SETS, composite_outside, label_in_set, unknown_word
 from fsr_cli.data.sample import Sample, SampleTable
 from fsr_cli.errors import UsageError
 
@@ -19,7 +19,9 @@ def natural_key(text: str) -> list:
 
 
 def sample_record(sample: Sample) -> dict:
-    """The JSON record of one sample in `fsr index --json`."""
+    """The JSON record of one sample in `fsr index --json`; a sample the composite leaves out
+    (composite_outside) has no composite class (label3 null)."""
+    outside = composite_outside(sample.dataset, sample.onset, sample.apex) if sample.label3 else None
     return {
         "dataset": sample.dataset,
         "subject": sample.subject,
@@ -28,7 +30,7 @@ def sample_record(sample: Sample) -> dict:
         "apex": sample.apex,
         "offset": sample.offset,
         "emotion": sample.emotion,
-        "label3": sample.label3,
+        "label3": None if outside else sample.label3,
         "n_frames": len(sample.frames),
     }
 
@@ -46,7 +48,7 @@ def label_counts(samples: list[Sample], *, label_set: str) -> dict:
     Every class of the set is listed, with 0 where it has no sample, and the samples the set
     leaves out are counted under OUTSIDE, so the counts add up to the number of samples. Under
     `composite`, CASME II rows the MEGC2019 composite leaves out (labels.composite_outside) are
-    outside too; `left_out` names them with the reason.
+    outside too; `left_out` names every sample left out, with its reason (left_out_reason).
 
     Raises:
         UsageError: unknown label set.
@@ -72,11 +74,21 @@ def label_counts(samples: list[Sample], *, label_set: str) -> dict:
         "left_out": [
             {"sample": s.uid, "emotion": s.emotion, "reason": why}
             for s in samples
-            if label_set == "composite"
-            and label_in_set(s.emotion, label_set, s.dataset)
-            and (why := composite_outside(s.dataset, s.onset, s.apex))
+            if (why := left_out_reason(s, label_set)) is not None
         ],
     }
+
+
+def left_out_reason(s: Sample, label_set: str) -> str | None:
+    """Why `label_set` leaves a sample out (None: it keeps it): an emotion that is not a known word
+    (with the closest one), an emotion outside the set, or the composite's own exclusions."""
+    if (why := unknown_word(s.emotion)) is not None:
+        return why
+    if label_in_set(s.emotion, label_set, s.dataset) is None:
+        return f"emotion {s.emotion!r} is not in label set {label_set}"
+    if label_set == "composite":
+        return composite_outside(s.dataset, s.onset, s.apex)
+    return None
 
 
 def index_document(table: SampleTable, *, label_set: str = "composite") -> dict:

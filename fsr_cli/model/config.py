@@ -8,12 +8,12 @@ stores, so a checkpoint alone rebuilds its network (as whisper's ModelDimensions
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from fsr_cli.errors import UsageError
+from fsr_cli.errors import FsrError, UsageError
+from fsr_cli.files import load_yaml
 
 # models/ at the repository root; a preset may also be given as a path to any YAML file.
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -25,6 +25,39 @@ ARCHS = ("facesleuth-r", "ststnet", "svm")
 SOA_MODES = ("learned", "fixed", "none")
 FLOW_NORMS = ("fold", "sample", "median")
 READOUTS = ("grid", "profile", "both")
+# The bounds of the numeric fields (None: unbounded on that side): far beyond any preset's value,
+# close enough that a typo (flow_size 3000, batch_size 0) is refused when the preset is read.
+RANGES = {
+    "flow_size": (8, 256),
+    "app_size": (8, 256),
+    "n_classes": (2, 64),
+    "motion_unshuffle": (1, 8),
+    "motion_pools": (0, 6),
+    "grid": (1, 32),
+    "theta_init_deg": (-360, 360),
+    "soa_bins": (0, 1024),
+    "soa_kernel": (1, 31),
+    "app_dim": (1, 1024),
+    "app_patch": (1, 64),
+    "app_window": (1, 64),
+    "app_heads": (1, 64),
+    "fuse_dim": (1, 4096),
+    "n_domains": (2, 64),
+    "tta_shift": (0, 16),
+    "epochs": (1, 100_000),
+    "batch_size": (1, 65_536),
+    "lr": (0, 10),
+    "weight_decay": (0, 10),
+    "warmup_epochs": (0, 100_000),
+    "theta_lr_mult": (0, 10_000),
+    "label_smoothing": (0, 0.99),
+    "class_balance_power": (0, 10),
+    "shift_aug": (0, 64),
+    "cutout": (0, 256),
+    "swa_epochs": (0, 100_000),
+    "svm_c": (1e-6, 1e6),
+    "svm_pool": (1, 256),
+}
 
 
 @dataclass(frozen=True)
@@ -144,6 +177,7 @@ class ModelConfig:
         return self.arch != "svm"
 
     def __post_init__(self):
+        self._check_types_and_ranges()
         if self.arch not in ARCHS:
             raise UsageError(f"model config {self.name}: arch={self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.soa not in SOA_MODES:
@@ -232,8 +266,6 @@ class ModelConfig:
             )
         if self.mixup < 0:
             raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")
-        if self.motion_pools < 0:
-            raise UsageError(f"model config {self.name}: motion_pools must be >= 0, got {self.motion_pools}")
         if not (self.motion_stream or self.appearance_stream):
             raise UsageError(f"model config {self.name}: at least one of motion_stream/appearance_stream")
         side = self.flow_size // self.motion_unshuffle
@@ -247,6 +279,40 @@ class ModelConfig:
                 f"model config {self.name}: app_size {self.app_size} must be a multiple of "
                 f"app_patch*app_window = {self.app_patch * self.app_window}"
             )
+
+    def _check_types_and_ranges(self) -> None:
+        """Every field of its declared type, finite, and within RANGES: a preset's typo is one line
+        here, never a ZeroDivisionError, a torch RuntimeError or a MemoryError later."""
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            kind = f.type.split(" | ")[0]
+            if v is None and "None" in f.type:
+                continue
+            if kind == "tuple[int, ...]":
+                ok = isinstance(v, tuple) and 1 <= len(v) <= 8
+                ok = ok and all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in v)
+                if not ok:
+                    raise UsageError(
+                        f"model config {self.name}: {f.name} must be a list of 1 to 8 widths from 1 to "
+                        f"1024, got {v!r}"
+                    )
+                continue
+            want = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}[kind]
+            if not isinstance(v, want) or (kind != "bool" and isinstance(v, bool)):
+                raise UsageError(f"model config {self.name}: {f.name} must be a {kind}, got {v!r}")
+            if kind == "float" and not math.isfinite(v):
+                raise UsageError(f"model config {self.name}: {f.name} must be a finite number, got {v!r}")
+            lo, hi = RANGES.get(f.name, (None, None))
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise UsageError(f"model config {self.name}: {f.name} must lie in [{lo}, {hi}], got {v!r}")
+        if self.lr <= 0:
+            raise UsageError(f"model config {self.name}: lr must be > 0, got {self.lr}")
+        if self.app_dim % self.app_heads:
+            raise UsageError(
+                f"model config {self.name}: app_heads {self.app_heads} must divide app_dim {self.app_dim}"
+            )
+        if self.soa_kernel % 2 == 0:
+            raise UsageError(f"model config {self.name}: soa_kernel must be odd, got {self.soa_kernel}")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -285,6 +351,26 @@ def _preset_path(name_or_path: str) -> Path:
     )
 
 
+def preset_record(name_or_path: str, name: str) -> dict:
+    """Which file a preset came from and its content's sha256, recorded in a run's config.yaml:
+    `edited` is true where the file declares the name of a shipped preset (`name`) but differs
+    from it, so that its runs are never taken for the shipped preset's (see model_label)."""
+    import hashlib
+
+    path = _preset_path(name_or_path).resolve()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    shipped = PRESETS_DIR / f"{name}.yaml"
+    edited = shipped.is_file() and hashlib.sha256(shipped.read_bytes()).hexdigest() != digest
+    return {"file": str(path), "sha256": digest, "edited": edited}
+
+
+def model_label(config: dict) -> str:
+    """The model's name as tables show it: a shipped preset's name, marked where it was edited."""
+    name = config.get("model", {}).get("name") or str(config.get("model_source"))
+    preset = config.get("preset") or {}
+    return f"{name} (edited: {Path(preset['file']).name})" if preset.get("edited") else name
+
+
 def load_preset(name_or_path: str, **overrides) -> ModelConfig:
     """Load a preset by name ("facesleuth-r") or path ("models/cva.yaml").
 
@@ -297,11 +383,9 @@ def load_preset(name_or_path: str, **overrides) -> ModelConfig:
     """
     path = _preset_path(name_or_path)
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise UsageError(
-            f"{path}: not valid YAML ({e.__class__.__name__}); fix or regenerate the preset"
-        ) from e
+        doc = load_yaml(path) or {}
+    except FsrError as e:
+        raise UsageError(f"{e}; fix or regenerate the preset") from None
     if not isinstance(doc, dict):
         raise UsageError(f"{path}: a preset must be a mapping with name, model and train sections")
     flat = {"name": doc.get("name", path.stem), "description": doc.get("description", "")}

@@ -30,7 +30,15 @@ from fsr_cli.errors import FsrError, SampleError, UsageError
 from fsr_cli.predict.predictor import Predictor, load_predictor
 from fsr_cli.predict.video import VIDEO_SUFFIXES, Clip, read_clip
 
-__all__ = ["Predictor", "check_clip_paths", "load_predictor", "predict_clip", "predict_clips", "write_csv"]
+__all__ = [
+    "Predictor",
+    "check_clip_paths",
+    "check_csv_target",
+    "load_predictor",
+    "predict_clip",
+    "predict_clips",
+    "write_csv",
+]
 
 TIMING_KEYS = ("load", "detect", "align", "spot", "flow", "model")
 # prepare_clip's stage timings under the names `fsr predict` reports.
@@ -288,15 +296,49 @@ def csv_rows(results: list[dict], classes: tuple[str, ...]) -> list[list]:
     return rows
 
 
+def check_csv_target(path: Path, clips: list[Path]) -> None:
+    """Refuse a --csv that would replace an input clip, a folder, or a file that is not a results
+    table fsr wrote (`--csv clips/*.mp4` gives --csv the first clip): checked before any work.
+
+    Raises:
+        UsageError: naming the file and the fix.
+    """
+    path = Path(path)
+    if any(path.resolve() == Path(c).resolve() for c in clips):
+        raise UsageError(
+            f"--csv {path} is one of the clips to predict; give a new file, e.g. --csv results.csv"
+        )
+    if path.is_dir():
+        raise UsageError(f"--csv {path} is a folder; give a file, e.g. --csv {path / 'results.csv'}")
+    if path.exists():
+        try:
+            with open(path, encoding="utf-8") as f:
+                first = f.readline(4096)
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        if not first.startswith(CSV_HEADER):
+            raise UsageError(
+                f"--csv {path} exists and is not a results table fsr wrote; fsr replaces only its own, "
+                "give a new file"
+            )
+
+
+CSV_HEADER = "clip,status,label,"  # how every results table fsr writes begins
+
+
 def write_csv(path: Path, results: list[dict], classes: tuple[str, ...]) -> None:
-    """Write the --csv results table (atomic: temp file + rename)."""
+    """Write the --csv results table (atomic: a unique temporary, then a rename; on a full disk
+    the temporary is removed and the error names the file)."""
     import csv
     import io
+
+    from fsr_cli.files import atomic_write
 
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(csv_rows(results, classes))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue())
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FsrError(f"{path.parent}: could not be made ({exc.strerror or exc})") from None
+    atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))

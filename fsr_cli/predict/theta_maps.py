@@ -195,12 +195,10 @@ def render(
     bar = fig.colorbar(shown, ax=list(axes[1:]), fraction=0.025, pad=0.01)
     bar.set_label("SOA gate a (one scale for all layers)", fontsize=8)
     fig.suptitle(title, fontsize=10)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-    fig.savefig(tmp, dpi=DPI)
+    from fsr_cli.files import save_figure
+
+    save_figure(fig, Path(out), dpi=DPI)
     plt.close(fig)
-    tmp.replace(out)
     return round(PANEL_IN * n * DPI), round((PANEL_IN + TITLE_IN) * DPI)
 
 

@@ -56,6 +56,9 @@ class Clip:
         return list(self.stream())
 
 
+MIN_SIDE = 32  # a frame smaller than this a side cannot hold a face dlib finds (nor its 68 points)
+
+
 def _natural_key(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
@@ -125,6 +128,10 @@ def read_clip(path: Path) -> Clip:
         finally:
             cap.release()
         clip = Clip(path, float(fps) if fps else None)
-    if next(iter(clip.stream()), None) is None:
+    first = next(iter(clip.stream()), None)
+    if first is None:
         raise UsageError(f"{path}: no frame could be decoded")
+    if min(first.shape[:2]) < MIN_SIDE:
+        h, w = first.shape[:2]
+        raise UsageError(f"{path}: frames are {w}x{h} pixels, too small to hold a face (at least {MIN_SIDE})")
     return clip

@@ -22,7 +22,7 @@ from pathlib import Path
 from fsr_cli.cache import Cache
 from fsr_cli.data.sample import Problem, Sample
 from fsr_cli.errors import DatasetError, SampleError
-from fsr_cli.prepared import PreparedSample, write_manifest
+from fsr_cli.prepared import MANIFEST, PreparedSample, check_replaceable, write_manifest
 from fsr_cli.preprocess.pipeline import PreprocessConfig, cached_entry, prepared_record, process_sample
 
 CACHE_DIRNAME = ".fsr"
@@ -249,6 +249,9 @@ def prepare_dataset(
         raise DatasetError(f"{root}: its annotation has no data rows (only a header?); nothing to prepare")
     cache = Cache(cache_root or default_cache_root(root))
     cache.check_writable()  # before any clip is computed
+    fix = "give each dataset its own --cache-dir, or --force to replace it"
+    if not force:
+        check_replaceable(cache.root / MANIFEST, Path(root), fix=fix)
     events.dataset_started(table.dataset, len(table.samples))
     outcomes = run_samples(
         table.samples,
@@ -262,9 +265,16 @@ def prepare_dataset(
     records = [o.prepared for o in outcomes if o.prepared is not None]
     manifest = None  # nothing prepared: no empty prepared.json (and an earlier one is kept)
     if records:
-        manifest = write_manifest(
-            cache, dataset=table.dataset, source=Path(root).resolve(), params=config.params(), samples=records
-        )
+        with cache.writing():  # another preprocess or import of this cache waits, then is checked
+            if not force:
+                check_replaceable(cache.root / MANIFEST, Path(root), fix=fix)
+            manifest = write_manifest(
+                cache,
+                dataset=table.dataset,
+                source=Path(root).resolve(),
+                params=config.params(),
+                samples=records,
+            )
     return DatasetReport(
         dataset=table.dataset,
         source=Path(root),

@@ -18,20 +18,22 @@ second import of the same CSV computes nothing.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from fsr_cli.cache import Cache, file_hash
-from fsr_cli.data.labels import EMOTION_ALIASES, LABEL_SETS, composite_label, normalise_emotion
+from fsr_cli.data.labels import KNOWN_EMOTIONS, composite_label, normalise_emotion
 from fsr_cli.errors import SampleError, UsageError
-from fsr_cli.prepared import FLOW_STAGE, MANIFEST, PreparedSample, write_manifest
+from fsr_cli.prepared import FLOW_STAGE, MANIFEST, PreparedSample, check_replaceable, write_manifest
 
 IMPORT_VERSION = 1
 REQUIRED = ("dataset", "subject", "sample", "label", "flow")
-KNOWN_LABELS = frozenset(EMOTION_ALIASES.values()) | {c for cs in LABEL_SETS.values() for c in cs}
+SIZES = (8, 1024)  # the bounds of S, given (--size) or taken from the first flow image
+# An image with more pixels is refused before it is decoded: a flow or face image of a release
+# is a few hundred pixels a side, and a 20000 x 20000 PNG would take gigabytes to decode and resize.
+MAX_PIXELS = 4096 * 4096
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,23 @@ def read_rows(csv_path: Path) -> list[tuple[int, dict]]:
 
 def _image(path: Path, flags: int) -> np.ndarray:
     import cv2
+    from PIL import Image
 
     if not path.is_file():
         raise SampleError(f"missing file {path}")
+    try:
+        with Image.open(path) as im:  # reads the header only
+            w, h = im.size
+    except Image.DecompressionBombError as exc:  # PIL's own limit, far above MAX_PIXELS
+        raise SampleError(
+            f"{path} has more than {MAX_PIXELS} pixels (4096x4096; {exc}); not a flow or face image"
+        ) from None
+    except (OSError, ValueError):
+        w = h = 0  # not an image PIL knows: OpenCV decides below
+    if w * h > MAX_PIXELS:
+        raise SampleError(
+            f"{path} is {w}x{h} pixels, more than {MAX_PIXELS} (4096x4096); not a flow or face image"
+        )
     img = cv2.imread(str(path), flags)
     if img is None:
         raise SampleError(f"unreadable image {path}")
@@ -149,10 +165,10 @@ def load_flow_image(path: Path, *, order: list[int], size: int | None) -> np.nda
 
 def _label(raw: str, dataset: str) -> tuple[str, str | None]:
     emotion = normalise_emotion(raw)
-    if emotion not in KNOWN_LABELS:
+    if emotion not in KNOWN_EMOTIONS:
         raise SampleError(
             f"unknown label {raw!r}; expected a class (negative, positive, surprise) or an emotion word "
-            f"({', '.join(sorted(KNOWN_LABELS - {'negative', 'positive', 'surprise'}))})"
+            f"({', '.join(sorted(KNOWN_EMOTIONS - {'negative', 'positive', 'surprise'}))})"
         )
     return emotion, composite_label(emotion, dataset)
 
@@ -168,9 +184,9 @@ def _import_row(row: dict, *, base: Path, cache: Cache, order: list[int], config
     flow_path = base / row["flow"]
     app_path = base / row["appearance"] if row.get("appearance") else None
     motion = load_flow_image(flow_path, order=order, size=size)
+    if size is None:
+        _check_inferred_size(motion, flow_path)
     size = motion.shape[1]
-    if motion.shape[1] != motion.shape[2]:
-        raise SampleError(f"{flow_path} is {motion.shape[2]}x{motion.shape[1]}; give --size to square it")
     face = (
         _resize(_image(app_path, cv2.IMREAD_GRAYSCALE), size)
         if app_path
@@ -198,19 +214,29 @@ def _import_row(row: dict, *, base: Path, cache: Cache, order: list[int], config
     return record, hit, size
 
 
-def _check_replaceable(manifest: Path, csv_path: Path) -> None:
-    """Refuse to replace a prepared.json that is not an earlier import of this same CSV."""
-    if not manifest.is_file():
-        return
-    try:
-        doc = json.loads(manifest.read_text())
-        same = doc["params"]["import"]["csv"] == str(csv_path.resolve())
-    except (OSError, ValueError, KeyError, TypeError):
-        same = False
-    if not same:
+def _check_inferred_size(motion: np.ndarray, path: Path) -> None:
+    """The first flow image sets S: it must be square and within SIZES, as --size must be."""
+    h, w = motion.shape[1:]
+    if h != w:
+        raise SampleError(f"{path} is {w}x{h}; give --size to square it")
+    if not SIZES[0] <= h <= SIZES[1]:
         raise UsageError(
-            f"{manifest} already holds a prepared dataset that is not an import of {csv_path}; "
-            "give another --out, or --force to replace it"
+            f"{path} is {w}x{h}, the size every flow would be imported at; sizes must lie between "
+            f"{SIZES[0]} and {SIZES[1]} pixels: give --size (e.g. --size 28)"
+        )
+
+
+def _check_out_apart(out: Path, csv_path: Path, rows: list[tuple[int, dict]]) -> None:
+    """Refuse an --out that holds the CSV or the files it names: the cache's entries and
+    `fsr cache clear` must never mix with a user's own files."""
+    root = out.resolve()
+    base = csv_path.parent
+    inputs = [csv_path] + [base / r[c] for _, r in rows for c in ("flow", "appearance") if r.get(c)]
+    inside = next((p for p in inputs if root in p.resolve().parents), None)
+    if inside is not None:
+        raise UsageError(
+            f"--out {out} holds the import's own input {inside}; give a folder of its own for the "
+            f"prepared dataset, e.g. --out {out / '.fsr'}"
         )
 
 
@@ -223,13 +249,33 @@ def import_csv(
         UsageError: missing CSV, missing columns, bad --channels or --size.
     """
     order = check_channels(config.channels)
-    if config.size is not None and not 8 <= config.size <= 1024:
-        raise UsageError(f"--size must be between 8 and 1024 pixels, got {config.size}")
+    if config.size is not None and not SIZES[0] <= config.size <= SIZES[1]:
+        raise UsageError(f"--size must be between {SIZES[0]} and {SIZES[1]} pixels, got {config.size}")
     rows = read_rows(csv_path)
-    if not config.force:
-        _check_replaceable(out / MANIFEST, csv_path)
+    _check_out_apart(out, csv_path, rows)
     cache = Cache(out)
-    report = ImportReport(csv=csv_path, out=out, manifest=None, rows=len(rows), size=config.size)
+    with cache.writing():  # a second import into OUT waits, then finds this one's prepared.json
+        if not config.force:
+            check_replaceable(out / MANIFEST, csv_path, fix="give another --out, or --force to replace it")
+        report = _import_rows(rows, csv_path, cache=cache, order=order, config=config, on_row=on_row)
+        if report.records:
+            datasets = sorted({r.dataset for r in report.records})
+            params = {
+                "import": {"csv": str(csv_path.resolve()), "channels": config.channels, "size": report.size}
+            }
+            report.manifest = write_manifest(
+                cache,
+                dataset=datasets[0] if len(datasets) == 1 else "imported",
+                source=csv_path.resolve(),
+                params=params,
+                samples=report.records,
+                scaled=True,
+            )
+    return report
+
+
+def _import_rows(rows, csv_path: Path, *, cache: Cache, order, config: ImportConfig, on_row) -> ImportReport:
+    report = ImportReport(csv=csv_path, out=cache.root, manifest=None, rows=len(rows), size=config.size)
     seen: dict[str, int] = {}
     for n, row in rows:
         try:
@@ -246,17 +292,4 @@ def import_csv(
             report.problems.append((n, str(exc)))
         if on_row:
             on_row()
-    if report.records:
-        datasets = sorted({r.dataset for r in report.records})
-        params = {
-            "import": {"csv": str(csv_path.resolve()), "channels": config.channels, "size": report.size}
-        }
-        report.manifest = write_manifest(
-            cache,
-            dataset=datasets[0] if len(datasets) == 1 else "imported",
-            source=csv_path.resolve(),
-            params=params,
-            samples=report.records,
-            scaled=True,
-        )
     return report

@@ -28,7 +28,7 @@ import torch
 from torch.func import functional_call, stack_module_state
 from torch.nn import functional as F
 
-from fsr_cli.errors import UsageError
+from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.model.config import ModelConfig
 from fsr_cli.model.network import build_model, mirror_flow, set_soa_blur
 from fsr_cli.model.soa import theta_to_deg
@@ -608,6 +608,10 @@ def _epoch(st: _Folds, flow_t, app_t, y_t, epoch: int, *, tied: bool) -> tuple[n
     return loss_sum / np.array(st.steps), correct / seen
 
 
+class NonFiniteLoss(FsrError):
+    """A fold's loss turned NaN or inf: the run stops instead of scoring NaN probabilities."""
+
+
 def _train_chunk(cfg, fit, flow, app, y, domain, folds, tick, device="cpu") -> list[FoldResult]:
     flow_t, app_t, y_t = (torch.from_numpy(a).to(device) for a in (flow, app, y))
     has_val = any(f.val_idx is not None and len(f.val_idx) for f in folds)
@@ -624,6 +628,12 @@ def _train_chunk(cfg, fit, flow, app, y, domain, folds, tick, device="cpu") -> l
         blur = soa_blur_at(cfg, epoch, epochs=fit.epochs)
         set_soa_blur(st.template, blur)
         loss, acc = _epoch(st, flow_t, app_t, y_t, epoch, tied=cfg.soa_tie and blur > 0)
+        if not np.isfinite(loss).all():
+            bad = folds[int(np.flatnonzero(~np.isfinite(loss))[0])].name
+            raise NonFiniteLoss(
+                f"fold {bad}: the training loss became {loss[~np.isfinite(loss)][0]} at epoch {epoch + 1}; "
+                "nothing of it would be worth scoring: lower the learning rate (lr) or check the inputs"
+            )
         if epoch >= fit.epochs - cfg.swa_epochs:
             st.average_weights(last=epoch == fit.epochs - 1)
         record = fit.record_test_each_epoch or epoch == fit.epochs - 1

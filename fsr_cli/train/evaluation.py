@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.errors import FsrError, UsageError
+from fsr_cli.model.config import model_label
 from fsr_cli.train import rundir
 from fsr_cli.train.metrics import pooled_metrics
 from fsr_cli.train.selection import is_leaky
@@ -44,7 +45,7 @@ def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict, inte
         "leakage": is_leaky(selection),
         "protocol": config["protocol"],
         "labels": config["labels"],
-        "model": config["model"].get("name", config.get("model_source")),
+        "model": model_label(config),
         "datasets": [d["name"] for d in config["datasets"]],
         "excluded": config.get("excluded", {}),
         **doc,
@@ -52,8 +53,8 @@ def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict, inte
 
 
 def check_complete(preds: dict[str, np.ndarray], config: dict, path: Path) -> None:
-    """Refuse predictions that are not the whole run config.yaml records (a truncated or edited
-    predictions.csv would otherwise score what is left of it)."""
+    """Refuse predictions that are not the whole run config.yaml records, or that were edited (a
+    truncated or edited predictions.csv would otherwise score what is left of it, or anything)."""
     n, want = len(preds["true"]), config.get("n_samples")
     folds = [str(f) for f in config.get("folds", [])]
     missing = sorted(set(folds) - {str(f) for f in preds["fold"]})
@@ -67,11 +68,33 @@ def check_complete(preds: dict[str, np.ndarray], config: dict, path: Path) -> No
         problems.append(f"no prediction for fold {shown}")
     if repeated:
         problems.append(f"{repeated} repeated samples")
+    problems += _edited(preds, config)
     if problems:
         raise FsrError(
-            f"{path} is incomplete: {'; '.join(problems)}; "
+            f"{path} does not match its run: {'; '.join(problems)}; "
             f"re-create it with `fsr train --resume {path.parent}`"
         )
+
+
+def _edited(preds: dict[str, np.ndarray], config: dict) -> list[str]:
+    """What shows an edited predictions.csv: a `pred` that is not the argmax of its row's p_*
+    columns, a `true` column other than the labels config.yaml recorded at training."""
+    problems = []
+    probs, classes = preds.get("probs"), list(preds.get("prob_classes", []))
+    if probs is not None and probs.size and classes:
+        index = {c: i for i, c in enumerate(classes)}
+        at = np.array([probs[i, index[c]] if c in index else -np.inf for i, c in enumerate(preds["pred"])])
+        off = np.flatnonzero(at < probs.max(axis=1) - 1e-6)  # the CSV's probabilities are rounded
+        if len(off):
+            problems.append(
+                f"{len(off)} rows whose pred is not the most probable class (first: line {off[0] + 2})"
+            )
+    want = config.get("labels_digest")
+    if want is not None:
+        got = rundir.labels_digest(preds["dataset"], preds["subject"], preds["clip"], preds["true"])
+        if got != want:
+            problems.append("the true labels differ from those config.yaml recorded at training")
+    return problems
 
 
 def evaluate_run(run: Path) -> dict:
@@ -106,8 +129,12 @@ def comparison_rows(docs: list[dict]) -> list[dict]:
             "labels": d["labels"],
             "classes": d["classes"],
             "n_samples": d["n_samples"],
-            "epochs": config.get("fit", {}).get("epochs"),
+            "protocol": config.get("protocol"),
+            "epochs": config.get("fit", {}).get("epochs")
+            if config.get("model", {}).get("arch") != "svm"
+            else None,  # an SVM is fitted once: it has no epoch budget to compare
             "seeds": seeds,
+            "samples": config.get("labels_digest"),
             "leakage": d["leakage"],
             "selection": d["selection"],
         }
@@ -119,15 +146,25 @@ def comparison_rows(docs: list[dict]) -> list[dict]:
 
 
 def comparison_warnings(rows: list[dict]) -> list[str]:
-    """What makes runs side by side not like for like: other samples, classes or epoch budget."""
+    """What makes runs side by side not like for like: another protocol, label set or samples, a
+    leaky selection beside an honest one, another epoch budget (networks only: an SVM has none)."""
     first, out = rows[0], []
     for r in rows[1:]:
-        for key, what in (("classes", "classes"), ("n_samples", "samples"), ("epochs", "epoch budgets")):
+        differ = []
+        for key, what in (("protocol", "protocols"), ("labels", "label sets"), ("classes", "classes")):
             if r[key] != first[key]:
-                out.append(
-                    f"{r['run']} and {first['run']} differ in {what} ({r[key]} vs {first[key]}): "
-                    "not a like-for-like comparison"
-                )
+                differ.append(f"{what} ({r[key]} vs {first[key]})")
+        if r["n_samples"] != first["n_samples"]:
+            differ.append(f"samples ({r['n_samples']} vs {first['n_samples']})")
+        elif None not in (r.get("samples"), first.get("samples")) and r["samples"] != first["samples"]:
+            differ.append("samples (as many, but other samples or labels)")
+        if r["leakage"] != first["leakage"]:
+            differ.append(f"selection ({r['selection']} vs {first['selection']})")
+        if None not in (r["epochs"], first["epochs"]) and r["epochs"] != first["epochs"]:
+            differ.append(f"epoch budgets ({r['epochs']} vs {first['epochs']})")
+        out += [
+            f"{r['run']} and {first['run']} differ in {d}: not a like-for-like comparison" for d in differ
+        ]
     return out
 
 

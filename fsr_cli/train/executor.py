@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +65,10 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def _failure(exc: BaseException) -> JobFailed:
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(exc, BrokenProcessPool):
+        return JobFailed("a worker process ended abruptly (killed, or out of memory)")
     text = str(exc).strip().splitlines()
     return JobFailed(f"{type(exc).__name__}: {text[-1] if text else ''}".rstrip(": "))
 
@@ -116,12 +122,15 @@ def _set_up_worker(threads: int | None, setup) -> None:
         setup()
 
 
-def _init_worker(threads: int | None, queue, parent: int, shared, setup) -> None:
+def _init_worker(threads: int | None, queue, parent: int, shared_file: str, setup) -> None:
+    import pickle
+
     from fsr_cli import lifeline
 
     global _QUEUE, _SHARED
-    _QUEUE, _SHARED = queue, shared
     lifeline.hold(parent)  # a killed driver leaves no worker behind
+    with open(shared_file, "rb") as f:
+        _QUEUE, _SHARED = queue, pickle.load(f)
     _set_up_worker(threads, setup)
 
 
@@ -153,7 +162,14 @@ class ProcessExecutor:
         pump.start()
         workers = max(1, min(self.workers, len(jobs)))
         threads = threads_per_worker(workers) if self.torch_threads else None
-        initargs = (threads, queue, os.getpid(), shared, self.setup)
+        # The shared data reach the workers through a file, not the start arguments: a spawned
+        # worker's arguments go down a pipe whose read end the parent keeps open until the write
+        # ends, so a worker killed while reading megabytes of them would block the parent forever.
+        tmp = tempfile.TemporaryDirectory(prefix="fsr-shared-")
+        shared_file = os.path.join(tmp.name, "shared.pkl")
+        with open(shared_file, "wb") as f:
+            pickle.dump(shared, f, protocol=pickle.HIGHEST_PROTOCOL)
+        initargs = (threads, queue, os.getpid(), shared_file, self.setup)
         try:
             with ProcessPoolExecutor(
                 max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=initargs
@@ -168,6 +184,7 @@ class ProcessExecutor:
             queue.put(None)
             pump.join()
             queue.close()
+            tmp.cleanup()
 
     def describe(self) -> dict:
         return {"executor": "local", "workers": self.workers}
@@ -212,6 +229,7 @@ class RayExecutor:
         self.address, self.cpus, self.gpus, self.setup = address, cpus, gpus, setup
         self.torch_threads = torch_threads
         self._owned = False
+        self._guard = None  # the watcher that ends a local instance with this process (lifeline)
         self._connect()
         res = self.ray.cluster_resources()
         if gpus is None:
@@ -237,7 +255,11 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
+                from fsr_cli import lifeline
+
                 ray.init(num_cpus=len(os.sched_getaffinity(0)), **kwargs)
+                # the instance's agents would outlive a killed driver by 40 s: end them with it
+                self._guard = lifeline.guard_tree()
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = self.address or "a local instance"
             raise UsageError(
@@ -250,6 +272,10 @@ class RayExecutor:
         """Shut down the Ray instance this executor started (a cluster it joined keeps running)."""
         if self._owned and self.ray.is_initialized():
             self.ray.shutdown()
+        if self._guard is not None:
+            self._guard.terminate()
+            self._guard.wait()
+            self._guard = None
         self._owned = False
 
     def describe(self) -> dict:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.data.labels import LABEL_SETS, composite_outside, label_in_set, normalise_emotion
-from fsr_cli.errors import UsageError
+from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.prepared import PreparedSet, load_prepared
 
 
@@ -122,9 +122,13 @@ def build_features(sets: list[PreparedSet], *, label_set: str, flow_size: int, a
                 if why is not None:  # counted as '<emotion>: <reason>'
                     excluded[sample.dataset][f"{normalise_emotion(sample.emotion)}: {why}"] += 1
                     continue
-            flow, app = sample_arrays(
-                pset.load(sample), flow_size=flow_size, app_size=app_size, scaled=pset.scaled
-            )
+            arrays = pset.load(sample)
+            if not np.isfinite(arrays["flow"]).all():
+                raise FsrError(
+                    f"{pset.root / sample.entry}: the flow of {sample.uid} holds NaN or inf values; "
+                    "a network cannot learn from them: prepare or import that sample again, or leave it out"
+                )
+            flow, app = sample_arrays(arrays, flow_size=flow_size, app_size=app_size, scaled=pset.scaled)
             flows.append(flow)
             apps.append(app)
             ys.append(classes.index(cls))

@@ -118,7 +118,7 @@ def comparison_tables(rows: list[dict]) -> list[Table]:
     selections flagged), then its pooled and per-dataset UF1, UAR and Acc, one row per figure."""
     datasets = list(dict.fromkeys(d for r in rows for d in r["per_dataset"]))
     runs = Table(title="runs compared")
-    for col in ("#", "run", "model", "labels", "n", "epochs", "seeds", "selection"):
+    for col in ("#", "run", "model", "protocol", "labels", "n", "epochs", "seeds", "selection"):
         runs.add_column(col, overflow="fold", no_wrap=col == "#")
     figures = Table(title="runs compared: UF1 / UAR / Acc")
     for col in ("#", "figure", "pooled", *datasets):
@@ -129,9 +129,10 @@ def comparison_tables(rows: list[dict]) -> list[Table]:
             str(i),
             r["run"],
             str(r["model"]),
+            str(r.get("protocol")),
             str(r["labels"]),
             str(r["n_samples"]),
-            str(r["epochs"]),
+            "-" if r["epochs"] is None else str(r["epochs"]),
             ",".join(map(str, r["seeds"])),
             sel,
         )
@@ -240,7 +241,9 @@ def confusion_png(metrics: dict, path: Path, *, run: str | None = None) -> Path:
         fontsize=10,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    from fsr_cli.files import save_figure
+
+    save_figure(fig, Path(path))
     plt.close(fig)
     return path
 

@@ -1,5 +1,6 @@
 """The run directory of `fsr train`: where each artifact lives and how it is written and read back.
 
+    RUN/.fsr-run                the claim: made exclusively when the folder is, so two runs never share it
     RUN/config.yaml             fully resolved configuration (format fsr-run, version RUN_VERSION)
     RUN/env.json                versions, seed, argv, the prepared.json files and their sha256
     RUN/folds/<fold>/model.pt   the fold's checkpoint (fsr_cli.model.checkpoint)
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.errors import FsrError, UsageError
-from fsr_cli.files import atomic_write, jsonable
+from fsr_cli.files import atomic_write, dump_yaml, jsonable, load_yaml
 
 RUN_FORMAT = "fsr-run"
 RUN_VERSION = 1
@@ -37,6 +38,7 @@ CONFIG, ENV, PREDICTIONS, METRICS, THETA = (
     "theta.json",
 )
 MODEL, HISTORY, PROBS = "model.pt", "history.csv", "probs.npz"
+CLAIM = ".fsr-run"  # created exclusively when the run folder is made (new_run)
 META_COLUMNS = ("dataset", "subject", "clip", "fold", "epoch", "true", "pred")
 
 
@@ -48,18 +50,60 @@ def next_run_dir(base: Path = DEFAULT_BASE, name: str = "exp") -> Path:
         path = base / (name if k == 1 else f"{name}{k}")
         try:
             path.mkdir()
+            _claim(path)
             return path
         except FileExistsError:
             k += 1
 
 
+def new_run(out: Path | None) -> Path:
+    """The folder of a new run: `out` (new or empty, never a folder of the user's own files), or
+    the next runs/train/expN. Claimed by an exclusive create of RUN/.fsr-run, so two runs given
+    the same --out cannot both write into it.
+
+    Raises:
+        UsageError: `out` is a file, holds a run (use --resume) or other files, or is being claimed.
+    """
+    if out is None:
+        return next_run_dir()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder for the run")
+    if (out / CONFIG).is_file() or (out / CLAIM).is_file():
+        raise UsageError(f"{out} already holds a run; use --resume {out} to finish it, or another --out")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(
+            f"--out {out} is not empty and not an fsr run: fsr writes a run only into a new or empty "
+            f"folder, so it never overwrites your files; give another, e.g. --out {out / 'run'}"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        _claim(out)
+    except FileExistsError:
+        raise UsageError(f"{out}: another `fsr train` has just claimed it; give another --out") from None
+    return out
+
+
+def _claim(run: Path) -> None:
+    with open(run / CLAIM, "x") as f:
+        f.write("fsr-run\n")
+
+
 def _safe(part: str) -> str:
-    part = re.sub(r"[^A-Za-z0-9._-]", "_", part)
-    return "_" if part in ("", ".", "..") else part
+    """A path-safe folder name for one part of a fold name, unique per part: a part that had to be
+    changed gets a short hash of the original (subjects `s 1`, `s:1` and `s_1` are three folders)."""
+    import hashlib
+
+    clean = re.sub(r"[^A-Za-z0-9._-]", "_", part)
+    clean = "_" if clean in ("", ".", "..") else clean
+    if clean != part:
+        clean += "-" + hashlib.sha256(part.encode()).hexdigest()[:8]
+    return clean
 
 
 def fold_dir(run: Path, fold: str) -> Path:
-    """RUN/folds/<dataset>/<subject> for 'dataset/subject' folds (each part made path-safe)."""
+    """RUN/folds/<dataset>/<subject> for 'dataset/subject' folds (each part made path-safe and kept
+    distinct, see _safe)."""
     return run.joinpath("folds", *(_safe(p) for p in fold.split("/")))
 
 
@@ -80,26 +124,18 @@ def write_json(path: Path, doc) -> None:
 
 
 def write_yaml(path: Path, doc: dict) -> None:
-    import yaml
-
-    write_text(path, yaml.safe_dump(jsonable(doc), sort_keys=False))
+    write_text(path, dump_yaml(doc))
 
 
 def read_config(run: Path) -> dict:
     """RUN/config.yaml, checked to be a run directory of this format version."""
-    import yaml
-
     path = Path(run) / CONFIG
     if not path.is_file():
         raise UsageError(f"{run}: not a training run (no {CONFIG}); give a folder made by `fsr train`")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise FsrError(
-            f"{path}: not valid YAML{where}; the run folder is damaged, restore config.yaml or train again"
-        ) from exc
+        doc = load_yaml(path) or {}
+    except FsrError as exc:
+        raise FsrError(f"{exc}; the run folder is damaged, restore config.yaml or train again") from None
     if not isinstance(doc, dict):
         raise FsrError(f"{path}: not a run's config (a YAML mapping); restore it or train again")
     if doc.get("format") != RUN_FORMAT or doc.get("version") != RUN_VERSION:
@@ -188,6 +224,15 @@ def write_predictions(path: Path, rows: list[dict], classes: list[str]) -> None:
     for r in rows:
         writer.writerow([*(r[c] for c in META_COLUMNS), *(f"{p:.6f}" for p in r["probs"])])
     write_text(path, buf.getvalue())
+
+
+def labels_digest(dataset, subject, clip, true) -> str:
+    """sha256 of the run's (sample, true class) pairs, order-free: recorded in config.yaml at
+    training, so that `fsr evaluate` refuses a predictions.csv whose `true` column was edited."""
+    import hashlib
+
+    lines = sorted(f"{d}/{s}/{c}\t{t}" for d, s, c, t in zip(dataset, subject, clip, true, strict=True))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def read_predictions(path: Path) -> dict[str, np.ndarray]:

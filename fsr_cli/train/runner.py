@@ -227,6 +227,8 @@ def _call(fn, *args) -> None:
 
 def run_config_doc(cfg: TrainConfig, *, mcfg, fit, feats: Features, folds: list, sets) -> dict:
     """The fully resolved config.yaml."""
+    from fsr_cli.model.config import preset_record
+
     return {
         "format": rundir.RUN_FORMAT,
         "version": rundir.RUN_VERSION,
@@ -244,6 +246,7 @@ def run_config_doc(cfg: TrainConfig, *, mcfg, fit, feats: Features, folds: list,
         ],
         "cache_dir": str(cfg.cache_dir) if cfg.cache_dir else None,
         "model_source": cfg.model,
+        "preset": preset_record(cfg.model, mcfg.name),
         "model_overrides": dict(cfg.model_overrides),
         "model": asdict(mcfg),
         "fit": asdict(fit),
@@ -259,6 +262,9 @@ def run_config_doc(cfg: TrainConfig, *, mcfg, fit, feats: Features, folds: list,
         "device": cfg.device,
         "final": cfg.final,
         "n_samples": len(feats),
+        "labels_digest": rundir.labels_digest(
+            feats.dataset, feats.subject, feats.clip, [feats.classes[int(y)] for y in feats.y]
+        ),
         "excluded": feats.excluded,
         "folds": [f.name for f in folds],
     }
@@ -395,12 +401,17 @@ def device_for(cfg: TrainConfig) -> str:
     return resolve_device(cfg.device) if cfg.executor == "local" else cfg.device
 
 
-def train_run(plan: Plan, *, run: Path, argv=None, resume: bool = False, reporter=None) -> dict:
+def train_run(
+    plan: Plan, *, run: Path | Callable[[], Path], argv=None, resume: bool = False, reporter=None
+) -> dict:
     """Train a planned run: one seed (run_training) or several (seeds.run_seeds); returns its metrics.
 
-    One executor serves every seed (a local Ray instance is started once per run)."""
+    One executor serves every seed (a local Ray instance is started once per run). `run` may be a
+    function that makes the run folder: it is called once the executor is up, so that an executor
+    that cannot start (a closed Ray address, no GPU) leaves no empty folder behind."""
     executor = open_executor(plan.cfg)
     try:
+        run = run() if callable(run) else run
         if plan.cfg.seeds:
             from fsr_cli.train.seeds import run_seeds
 

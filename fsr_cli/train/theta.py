@@ -68,7 +68,9 @@ def theta_doc(run: Path, *, folds: list[str], config: dict) -> dict:
         | fold_thetas(rundir.read_history(rundir.fold_dir(run, f) / rundir.HISTORY))
         for f in folds
     }
-    doc: dict = {"model": config["model"].get("name", config.get("model_source"))}
+    from fsr_cli.model.config import model_label
+
+    doc: dict = {"model": model_label(config)}
     n_layers = max((len(v["final_deg"]) for v in per_fold.values()), default=0)
     doc["soa"] = soa_mode(config["model"], n_layers, [v["trajectory_deg"] for v in per_fold.values()])
     doc.update(n_layers=n_layers, epochs=config["fit"]["epochs"], folds=per_fold)
@@ -205,8 +207,8 @@ def plot(summaries: list[dict], path: Path) -> Path:
                 ax.legend(fontsize=6, loc="lower left")
         _plot_polar(fig.add_subplot(grid[r, cols - 1], projection="polar"), s["layers"], layer_colors)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    from fsr_cli.files import save_figure
+
+    path = save_figure(fig, Path(path))
     plt.close(fig)
     return path

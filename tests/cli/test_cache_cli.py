@@ -1,6 +1,8 @@
 """`fsr cache ls|info|clear` through subprocesses, on a cache built with the cache layer itself."""
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ import numpy as np
 import pytest
 
 from fsr_cli.cache import Cache, make_key
+from fsr_cli.errors import UsageError
 from fsr_cli.prepared import PreparedSample, write_manifest
 
 
@@ -128,3 +131,101 @@ def test_concurrent_manifest_writers_never_collide(tmp_path):
         list(pool.map(write, range(64)))
     assert json.loads((tmp_path / "prepared.json").read_text())["dataset"] == "casme2"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".fsr-cache", "prepared.json"]
+
+
+def test_a_non_empty_folder_fsr_did_not_make_is_never_adopted(tmp_path):
+    # issue 29 item 2: `--cache-dir ~` adopted the home folder, then clear removed ~/face and ~/align
+    home = tmp_path / "home"
+    (home / "face").mkdir(parents=True)
+    (home / "face" / "me.jpg").write_bytes(b"mine")
+    (home / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="did not make and it is not empty .* e.g. .*home/.fsr"):
+        Cache(home).claim()
+    with pytest.raises(UsageError):
+        write_manifest(Cache(home), dataset="casme2", source=tmp_path, params={}, samples=[])
+    assert sorted(p.name for p in home.iterdir()) == ["face", "notes.txt"]  # no marker written
+    r = fsr("cache", "clear", "--cache-dir", str(home))
+    assert r.returncode == 2 and "not an fsr cache" in r.stderr and (home / "face" / "me.jpg").is_file()
+    Cache(tmp_path / "new").claim()  # a new folder, or an empty one, becomes a cache
+    (tmp_path / "empty").mkdir()
+    Cache(tmp_path / "empty").claim()
+    assert (tmp_path / "new" / ".fsr-cache").is_file() and (tmp_path / "empty" / ".fsr-cache").is_file()
+
+
+def test_clear_removes_entries_only_never_a_users_file_under_a_stage_name(dataset):
+    root = dataset / ".fsr"
+    (root / "face" / "me").mkdir(parents=True)
+    (root / "face" / "me" / "photo.jpg").write_bytes(b"mine")  # not an entry: no key, no meta.json
+    (root / "flow" / "ab").mkdir(exist_ok=True)
+    (root / "flow" / "ab" / "notes.txt").write_text("mine")
+    r = fsr("cache", "clear", str(dataset), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["removed"] == 5  # 4 entries and the killed writer's temporary
+    assert (root / "face" / "me" / "photo.jpg").read_bytes() == b"mine"
+    assert (root / "flow" / "ab" / "notes.txt").read_text() == "mine"
+    assert not (root / "align").exists()  # emptied stage folders go
+
+
+def test_clear_on_a_read_only_file_system_is_one_line_naming_the_folder(dataset, monkeypatch):
+    # issue 29 item 19: "Read-only file system: 'meta.json'" named no folder (root ignores chmod,
+    # so the file system's answer is given here as the kernel gives it)
+    import errno
+
+    from fsr_cli import cache as cache_module
+    from fsr_cli.errors import FsrError
+
+    def read_only(path, *a, **k):
+        raise OSError(errno.EROFS, "Read-only file system", "meta.json")
+
+    monkeypatch.setattr(cache_module.shutil, "rmtree", read_only)
+    with pytest.raises(FsrError) as err:
+        Cache(dataset / ".fsr").clear()
+    text = str(err.value)
+    assert "\n" not in text and "could not be removed (Read-only file system)" in text
+    assert str(dataset / ".fsr") in text
+
+
+def test_cache_entries_and_manifests_respect_the_umask(tmp_path):
+    # issue 29 item 18: mkdtemp/mkstemp made them 0700/0600, unreadable by colleagues
+    old = os.umask(0o022)
+    try:
+        cache = Cache(tmp_path / "c")
+        entry = cache.put("flow", make_key("flow", 1, {}, []), {"a": np.zeros(2)}, {})
+        manifest = write_manifest(cache, dataset="casme2", source=tmp_path, params={}, samples=[])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(entry.path.stat().st_mode) == 0o755
+    assert stat.S_IMODE((entry.path / "arrays.npz").stat().st_mode) == 0o644
+    assert stat.S_IMODE(manifest.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["samples"][0].update(entry="../../outside/e"), "is not a cache entry"),
+        (lambda d: d["samples"][0].update(entry="/etc"), "is not a cache entry"),
+        (lambda d: d["samples"][0].update(extra=1), "is damaged (fields"),
+        (lambda d: d["samples"][0].pop("apex"), "is damaged (fields"),
+        (lambda d: d["samples"][0].update(onset="one"), "is damaged (onset = 'one')"),
+        (lambda d: d.update(samples={"a": 1}), "damaged (no samples list)"),
+    ],
+)
+def test_an_edited_or_damaged_manifest_is_one_line_naming_it(dataset, edit, message):
+    # issue 29 items 15 and 19
+    from fsr_cli.errors import FsrError
+    from fsr_cli.prepared import load_prepared
+
+    path = dataset / ".fsr" / "prepared.json"
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(FsrError) as err:
+        load_prepared(dataset)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '{"format": "fsr-prepared", "ver'])
+def test_a_truncated_or_listed_manifest_is_refused_by_train(dataset, text, tmp_path):
+    (dataset / ".fsr" / "prepared.json").write_text(text)
+    r = fsr("train", str(dataset), "--out", str(tmp_path / "run"), "--epochs", "1", "--protocol", "loso")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "prepared.json: damaged" in r.stderr, r.stderr

@@ -17,12 +17,14 @@ def test_evaluate_json_recomputes_metrics_from_predictions_csv(tmp_path):
     assert doc.pop("run") == str(run)
     assert doc == json.loads((run / "metrics.json").read_text())
     assert "per fold" in r.stderr and "casme2/01" in r.stderr
-    # Turn every prediction into 'surprise': evaluate must follow predictions.csv, not metrics.json.
+    # Make every prediction 'surprise', its probabilities with it: evaluate must follow
+    # predictions.csv, not metrics.json.
     rows = list(csv.DictReader((run / "predictions.csv").open()))
+    sure = {"p_negative": "0.0", "p_positive": "0.0", "p_surprise": "1.0", "pred": "surprise"}
     with (run / "predictions.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
-        w.writerows({**row, "pred": "surprise"} for row in rows)
+        w.writerows({**row, **sure} for row in rows)
     doc = json.loads(pb.run_fsr("evaluate", str(run), "--json").stdout)
     assert doc["acc"] == round(sum(r["true"] == "surprise" for r in rows) / len(rows), 6)
     assert doc["per_class"]["surprise"]["recall"] == 1.0 and doc["per_class"]["negative"]["recall"] == 0.0
@@ -61,6 +63,29 @@ def test_evaluate_refuses_a_truncated_predictions_csv(tmp_path):
     (run / "predictions.csv").write_text("\n".join(lines[:3]) + "\n" + lines[3][:12] + "\n")  # cut mid-row
     r = pb.run_fsr("evaluate", str(run))
     assert r.returncode == 1 and "line 4: " in r.stderr and "truncated" in r.stderr
+
+
+def edit_predictions(run: Path, change) -> None:
+    rows = list(csv.DictReader((run / "predictions.csv").open()))
+    with (run / "predictions.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(change(dict(row)) for row in rows)
+
+
+def test_evaluate_refuses_an_edited_pred_or_true_column(tmp_path):
+    # issue 29 item 7: pred := true scored UF1 1.0; true := surprise was accepted
+    run = tmp_path / "run"
+    shutil.copytree(pb.shared_runs()["soa"], run)
+    original = (run / "predictions.csv").read_text()
+    edit_predictions(run, lambda row: {**row, "pred": row["true"]})
+    r = pb.run_fsr("evaluate", str(run))
+    assert r.returncode == 1 and "rows whose pred is not the most probable class" in r.stderr, r.stderr
+    (run / "predictions.csv").write_text(original)
+    edit_predictions(run, lambda row: {**row, "true": "surprise"})
+    r = pb.run_fsr("evaluate", str(run))
+    assert r.returncode == 1 and "the true labels differ from those config.yaml recorded" in r.stderr
+    assert r.stderr.count("\n") == 1
 
 
 def test_runs_side_by_side_say_what_they_were_trained_with_and_warn_when_unlike(tmp_path):
@@ -104,3 +129,27 @@ def test_comparison_fits_80_columns_with_every_figure_whole():
         for m in ("uf1", "uar", "acc"):
             assert f"{r[m]:.3f}" in text
     assert text.count("LEAKAGE") == 1
+
+
+def test_comparisons_warn_about_protocol_and_selection_not_an_svms_epochs(tmp_path):
+    # issue 29 item 8: LOSO against LODO gave no word; the SVM always "differed in epoch budgets"
+    from fsr_cli.train.evaluation import comparison_rows, comparison_warnings, evaluate_run
+    from fsr_cli.train.runner import TrainConfig, plan_run, run_training
+
+    runs = pb.shared_runs()
+    made = {}
+    for name, kw in {
+        "lodo": {"protocol": "lodo", "model_overrides": pb.TINY, "epochs": pb.EPOCHS},
+        "svm": {"protocol": "loso", "model": "svm-flow"},
+    }.items():
+        made[name] = tmp_path / name
+        made[name].mkdir()
+        run_training(plan_run(TrainConfig(datasets=pb.shared_data(), **kw)), run=made[name], argv=["fsr"])
+    docs = [evaluate_run(p) for p in (runs["soa"], made["lodo"], made["svm"], runs["oracle"])]
+    warnings = comparison_warnings(comparison_rows(docs))
+    assert any(str(made["lodo"]) in w and "differ in protocols (lodo vs loso)" in w for w in warnings)
+    assert not any(str(made["svm"]) in w for w in warnings)  # same protocol, samples, honest; no epochs
+    assert any(str(runs["oracle"]) in w and "differ in selection" in w for w in warnings)
+    assert not any("epoch budgets" in w for w in warnings)
+    r = pb.run_fsr("evaluate", str(runs["soa"]), str(made["lodo"]))
+    assert "protocol" in r.stderr and "lodo" in r.stderr

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fsr_cli.cache import Cache
 from fsr_cli.prepared import load_prepared
 
 
@@ -97,9 +98,9 @@ def test_usage_errors_exit_2(labels, tmp_path):
 
 def test_an_import_onto_another_prepared_dataset_is_refused_without_force(labels, tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
+    Cache(out).claim()  # an fsr cache, e.g. a preprocess run's --cache-dir
     theirs = '{"dataset": "casme2", "params": {"size": 128}, "samples": []}'
-    (out / "prepared.json").write_text(theirs)  # e.g. a preprocess run's manifest
+    (out / "prepared.json").write_text(theirs)  # that run's manifest
     r = fsr("import-flow", str(labels), "--out", str(out))
     assert r.returncode == 2 and "--force" in r.stderr
     assert (out / "prepared.json").read_text() == theirs  # nothing replaced
@@ -123,3 +124,68 @@ def test_no_importable_row_is_an_error(tmp_path):
     r = fsr("import-flow", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "out"), "--json")
     assert r.returncode == 1 and json.loads(r.stdout)["exit_code"] == 1
     assert not (tmp_path / "out" / "prepared.json").exists()
+
+
+def test_an_out_holding_the_imports_own_images_is_refused_and_clear_keeps_them(tmp_path):
+    # issue 29 item 1: the natural layout comp/labels.csv + comp/flow/*.png with --out comp
+    comp = tmp_path / "comp"
+    (comp / "flow").mkdir(parents=True)
+    write_rgb(comp / "flow" / "a.png", 200, 100, 50)
+    (comp / "labels.csv").write_text(
+        "dataset,subject,sample,label,flow\ncasme2,01,EP01,negative,flow/a.png\n"
+    )
+    before = sorted(p.name for p in comp.rglob("*"))
+    r = fsr("import-flow", str(comp / "labels.csv"), "--out", str(comp))
+    assert r.returncode == 2 and "holds the import's own input" in r.stderr
+    assert f"--out {comp / '.fsr'}" in r.stderr
+    assert sorted(p.name for p in comp.rglob("*")) == before  # no marker, no entry written
+    r = fsr("cache", "clear", "--cache-dir", str(comp))
+    assert r.returncode == 2 and "not an fsr cache" in r.stderr
+    assert (comp / "flow" / "a.png").is_file()
+    # the suggested folder works, and clearing it leaves the user's images alone
+    assert fsr("import-flow", str(comp / "labels.csv"), "--out", str(comp / ".fsr")).returncode == 0
+    assert fsr("cache", "clear", str(comp / ".fsr")).returncode == 0
+    assert (comp / "flow" / "a.png").is_file() and (comp / "labels.csv").is_file()
+
+
+def test_a_first_image_too_large_for_a_flow_is_refused_before_decoding(tmp_path):
+    # issue 29 item 11: a 20000 x 20000 first row would set S and upscale every later image
+    from PIL import Image
+
+    (tmp_path / "f").mkdir()
+    Image.new("L", (20000, 20000)).save(tmp_path / "f" / "huge.png", optimize=True)
+    Image.new("RGB", (1100, 1100)).save(tmp_path / "f" / "big.png")
+    write_rgb(tmp_path / "f" / "ok.png", 1, 2, 3)
+    (tmp_path / "l.csv").write_text(
+        "dataset,subject,sample,label,flow\n"
+        "casme2,01,EP01,negative,f/huge.png\n"
+        "casme2,02,EP02,negative,f/ok.png\n"
+    )
+    r = fsr("import-flow", str(tmp_path / "l.csv"), "--out", str(tmp_path / "o1"), "--json")
+    assert r.returncode == 3, r.stderr
+    doc = json.loads(r.stdout)
+    assert "more than 16777216 pixels" in doc["failed"][0]["reason"] and doc["size"] == 28
+    (tmp_path / "l2.csv").write_text("dataset,subject,sample,label,flow\ncasme2,01,EP01,negative,f/big.png\n")
+    r = fsr("import-flow", str(tmp_path / "l2.csv"), "--out", str(tmp_path / "o2"))
+    assert r.returncode == 2 and "between 8 and 1024 pixels: give --size" in r.stderr
+
+
+def test_two_concurrent_imports_of_different_csvs_into_one_out_cannot_both_succeed(labels, tmp_path):
+    # issue 29 item 14: the replace check and the manifest write happen under one lock
+    other = tmp_path / "other.csv"
+    other.write_text("dataset,subject,sample,label,flow\nsmic,s9,s9_po_01,positive,flows/c.png\n")
+    out = tmp_path / "shared-out"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "fsr_cli", "import-flow", str(csv), "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for csv in (labels, other)
+    ]
+    codes = [p.wait(timeout=120) for p in procs]
+    refused = [c == 2 for c in codes]
+    assert sum(refused) == 1, codes  # exactly one finds the other's prepared.json and is refused
+    winner = (labels, other)[refused.index(False)]
+    assert json.loads((out / "prepared.json").read_text())["source"] == str(winner.resolve())

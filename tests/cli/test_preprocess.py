@@ -215,3 +215,16 @@ def test_ray_gives_the_local_summary_exit_code_and_artifacts(dataset, reference,
     assert plain(runs["ray"]) == plain(runs["local"]) and runs["ray"]["ok"] == 5
     got, want = load_prepared(tmp_path / "ray"), load_prepared(tmp_path / "local")
     assert [s.entry for s in got.samples] == [s.entry for s in want.samples]
+
+
+def test_a_cache_dir_holding_another_datasets_manifest_is_not_replaced(dataset, tmp_path):
+    # two datasets given one --cache-dir: the second silently replaced the first's prepared.json
+    from fsr_cli.cache import Cache
+
+    shared = tmp_path / "shared"
+    Cache(shared).claim()
+    theirs = json.dumps({"format": "fsr-prepared", "version": 1, "source": "/data/samm", "samples": []})
+    (shared / "prepared.json").write_text(theirs)
+    r = fsr("preprocess", str(dataset), "--cache-dir", str(shared))
+    assert r.returncode == 2 and "already holds a prepared dataset of /data/samm" in r.stderr
+    assert (shared / "prepared.json").read_text() == theirs

@@ -56,3 +56,19 @@ def test_layers_are_numbered_from_1_and_the_trajectory_names_its_epochs():
     assert (run / "theta.png").is_file()
     out = CliRunner().invoke(app, ["theta", "show", str(run)], env={"COLUMNS": "200"}).output
     assert "at epochs 1, " in out and f", {pb.EPOCHS}" in out
+
+
+def test_a_figure_path_without_an_image_suffix_is_refused_before_any_work(tmp_path):
+    # issue 29 item 21: "--plot thetanoext" said "plot saved to thetanoext" but wrote thetanoext.png;
+    # "theta maps --out mapsnoext" failed with "Format 'tmp' is not supported"
+    run = pb.shared_runs()["soa"]
+    r = pb.run_fsr("theta", "show", str(run), "--plot", str(tmp_path / "thetanoext"))
+    assert r.returncode == 2 and r.stderr.startswith(
+        f"error: --plot {tmp_path / 'thetanoext'}: give a file name"
+    )
+    r = pb.run_fsr("theta", "maps", str(run), "casme2/01/x", "--out", str(tmp_path / "mapsnoext"))
+    assert r.returncode == 2 and "give a file name ending in .png" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+    r = pb.run_fsr("theta", "show", str(run), "--plot", str(tmp_path / "theta.pdf"))
+    assert r.returncode == 0 and (tmp_path / "theta.pdf").read_bytes()[:4] == b"%PDF"
+    assert f"plot saved to {tmp_path / 'theta.pdf'}" in r.stderr

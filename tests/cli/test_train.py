@@ -155,9 +155,62 @@ def test_a_killed_ray_driver_resumes_to_the_uninterrupted_result(data, tmp_path)
     while not (run / "env.json").is_file() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
     time.sleep(0.3)  # the workers are starting (importing torch takes longer): the run cannot be done
+    from fsr_cli.lifeline import alive, descendants
+
+    tree = descendants(proc.pid)  # the local Ray instance: raylet, GCS, agents, workers
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run / "metrics.json").is_file()  # it died before the end
+    # issue 29 item 13: Ray's dashboard and runtime-env agents lived on for 40-45 s
+    deadline = time.time() + 10
+    while any(alive(p) for p in tree) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in tree if alive(p)], "Ray processes outlived the killed driver"
     again = pb.run_fsr("train", "--resume", str(run), "--executor", "ray", "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["per_fold"] == json.loads(whole.stdout)["per_fold"]
+
+
+def test_out_is_never_a_folder_of_the_users_files(data, tmp_path):
+    # issue 29 item 3: --out userdir overwrote report.md, metrics.json and predictions.csv there
+    casme2, samm = map(str, data)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my report")
+    line = bad(casme2, samm, "--protocol", "loso", "--out", str(mine))
+    assert line.startswith(f"error: --out {mine} is not empty and not an fsr run")
+    assert sorted(p.name for p in mine.iterdir()) == ["report.md"]
+    line = bad(casme2, samm, "--protocol", "loso", "--out", casme2)  # the dataset folder itself
+    assert "is not empty and not an fsr run" in line
+
+
+def test_two_runs_given_the_same_out_cannot_both_claim_it(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fsr_cli.errors import UsageError
+    from fsr_cli.train.rundir import new_run
+
+    def claim(_):
+        try:
+            return new_run(tmp_path / "same")
+        except UsageError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(claim, range(8)))
+    assert sum(isinstance(g, Path) for g in got) == 1, got  # the check and the claim are one exclusive create
+    assert all("already holds a run" in g or "just claimed" in g for g in got if isinstance(g, str))
+
+
+def test_executor_mistakes_leave_no_run_folder(data, tmp_path):
+    # issue 29 item 17: each Ray usage error left an empty runs/train/expN behind
+    casme2, samm = map(str, data)
+    line = bad(
+        casme2, samm, "--protocol", "loso", "--executor", "ray", "--ray-address", "127.0.0.1:1", cwd=tmp_path
+    )
+    assert "nothing answers there" in line
+    line = bad(
+        casme2, samm, "--protocol", "loso", "--executor", "ray", "--ray-address", "no:port:x", cwd=tmp_path
+    )
+    assert line.startswith("error: ")
+    assert not (tmp_path / "runs").exists()

@@ -127,6 +127,31 @@ def test_composite_counts_leave_out_the_rows_the_megc2019_list_leaves_out(tmp_pa
     assert [(r["sample"], r["reason"].split(" (")[0]) for r in composite["left_out"]] == [
         ("casme2/04/EP12_01f", "no annotated apex"),
         ("casme2/05/EP09_05f", "apex = onset, no onset-to-apex motion"),
+        ("casme2/06/EP02_02", "emotion 'others' is not in label set composite"),
     ]
     five = label_counts(table.samples, label_set="casme2-5")  # other sets keep the rule-based mapping
     assert five["by_label"]["disgust"] == 1 and five["by_label"]["happiness"] == 1 and five["left_out"] == []
+
+
+def test_every_left_out_sample_is_named_and_carries_no_class(tmp_path):
+    # issue 29 items 9 and 10: a misspelled emotion was counted outside but not named; a row the
+    # composite leaves out still had label3 "negative" in `fsr index --json`
+    from fsr_cli.data.summary import index_document
+
+    rows = [
+        casme2_row("04", "EP12_01f", 10, "/", 30, "disgust"),
+        casme2_row("05", "EP01_01", 5, 12, 20, "happpiness"),
+        casme2_row("05", "EP02_01", 5, 12, 20, "surprise"),
+    ]
+    frames = {("sub04", "EP12_01f"): range(10, 31), ("sub05", "EP01_01"): range(5, 21)}
+    frames[("sub05", "EP02_01")] = range(5, 21)
+    doc = index_document(read(make_casme2(tmp_path, rows, frames=frames)), label_set="composite")
+    reasons = {r["sample"]: r["reason"] for r in doc["counts"]["left_out"]}
+    assert (
+        reasons["casme2/05/EP01_01"]
+        == "emotion 'happpiness' is not a known emotion word (closest: happiness)"
+    )
+    assert reasons["casme2/04/EP12_01f"].startswith("no annotated apex")
+    assert len(reasons) == doc["counts"]["by_label"]["outside_set"] == 2
+    label3 = {f"{s['dataset']}/{s['subject']}/{s['clip']}": s["label3"] for s in doc["samples"]}
+    assert label3 == {"casme2/04/EP12_01f": None, "casme2/05/EP01_01": None, "casme2/05/EP02_01": "surprise"}

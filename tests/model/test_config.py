@@ -40,7 +40,7 @@ def test_bad_values_are_usage_errors(tmp_path):
         load_preset("facesleuth-r", readout="rings")
     with pytest.raises(UsageError, match="readout 'both' reads SOA profiles"):
         load_preset("facesleuth-r", soa="none")
-    with pytest.raises(UsageError, match="motion_pools must be >= 0, got -1"):
+    with pytest.raises(UsageError, match=r"motion_pools must lie in \[0, 6\], got -1"):
         load_preset("facesleuth-r", motion_pools=-1)
     with pytest.raises(UsageError, match="soa_blur must lie in"):
         load_preset("facesleuth-r", soa_blur=1.5)
@@ -53,3 +53,34 @@ def test_bad_values_are_usage_errors(tmp_path):
     bad.write_text("name: bad\nmodel: [1, 2\n")
     with pytest.raises(UsageError, match="not valid YAML"):
         load_preset(str(bad))
+
+
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("train", "batch_size", 0, "batch_size must lie in [1, 65536], got 0"),
+        ("model", "motion_unshuffle", 0, "motion_unshuffle must lie in [1, 8], got 0"),
+        ("model", "motion_widths", [], "motion_widths must be a list of 1 to 8 widths"),
+        ("model", "app_heads", 3, "app_heads 3 must divide app_dim 8"),
+        ("model", "grid", 0, "grid must lie in [1, 32], got 0"),
+        ("model", "soa_kernel", 0, "soa_kernel must lie in [1, 31], got 0"),
+        ("train", "batch_size", "abc", "batch_size must be a int, got 'abc'"),
+        ("model", "flow_size", 3000, "flow_size must lie in [8, 256], got 3000"),
+        ("train", "epochs", 0, "epochs must lie in [1, 100000], got 0"),
+        ("train", "epochs", -2, "epochs must lie in [1, 100000], got -2"),
+        ("train", "lr", float("nan"), "lr must be a finite number, got nan"),
+        ("train", "class_balance", "yes", "class_balance must be a bool, got 'yes'"),
+    ],
+)
+def test_every_preset_value_is_checked_when_the_preset_is_read(tmp_path, section, key, value, message):
+    # issue 29 items 5 and 20: these reached ZeroDivisionError, IndexError, torch errors, MemoryError,
+    # a NameError with a half-written run, or NaN probabilities scored as a result
+    import yaml
+
+    doc = yaml.safe_load((PRESETS_DIR / "facesleuth-r.yaml").read_text())
+    doc[section][key] = value
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(UsageError) as err:
+        load_preset(str(path))
+    assert message in str(err.value) and "\n" not in str(err.value)

@@ -2,7 +2,9 @@
 
 import csv
 import json
+import os
 
+import numpy as np
 import pytest
 import yaml
 
@@ -163,3 +165,39 @@ def test_the_table_marks_a_spotted_apex_only_when_one_was_spotted(world, cli):
     assert any("models loaded once" in line for line in err)
     code, _, err = cli("predict", clip, "--run", world.run)
     assert code == 0 and any("* spotted apex" in line for line in err)
+
+
+def test_csv_never_replaces_an_input_a_folder_or_a_file_fsr_did_not_write(world, cli, tmp_path):
+    # issue 29 item 4: `--csv clips/*.mp4` gave --csv the first clip, which became a CSV
+    clip, other = world.videos[0], world.videos[1]
+    before = other.read_bytes()
+    code, _, err = cli("predict", clip, "--run", world.run, "--csv", other, clip)
+    assert code == 2 and "exists and is not a results table fsr wrote" in err[0]
+    code, _, err = cli("predict", clip, other, "--run", world.run, "--csv", other)
+    assert code == 2 and err == [
+        f"error: --csv {other} is one of the clips to predict; give a new file, e.g. --csv results.csv"
+    ]
+    assert other.read_bytes() == before
+    code, _, err = cli("predict", clip, "--run", world.run, "--csv", tmp_path)
+    assert code == 2 and "is a folder" in err[0]
+    table = tmp_path / "r.csv"
+    assert cli("predict", clip, "--run", world.run, "--csv", table)[0] == 0
+    assert cli("predict", clip, "--run", world.run, "--csv", table)[0] == 0  # its own table is replaced
+    assert table.read_text().startswith("clip,status,label,") and os.listdir(tmp_path) == ["r.csv"]
+
+
+def test_a_non_finite_fps_and_tiny_frames_are_one_line_errors(world, cli, tmp_path):
+    # issue 29 item 19: OverflowError for --fps inf; dlib's multi-line assertion for 1x1 frames
+    code, _, err = cli("predict", world.videos[0], "--run", world.run, "--fps", "inf")
+    assert (code, err) == (2, ["error: --fps inf is not a frame rate; give one between 1 and 10000"])
+    import cv2
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(tiny / f"img{i}.png"), np.zeros((1, 1), np.uint8))
+    code, _, err = cli("predict", tiny, "--run", world.run)
+    assert (code, err) == (
+        1,
+        [f"error: {tiny}: frames are 1x1 pixels, too small to hold a face (at least 32)"],
+    )

@@ -28,12 +28,12 @@ def test_reads_mp4_frames_and_fps(tmp_path):
 
 def test_folder_of_frames_in_natural_order_decoded_to_grey(tmp_path):
     for i in (1, 2, 10):
-        img = np.zeros((8, 8, 3), np.uint8)
+        img = np.zeros((32, 32, 3), np.uint8)
         img[..., 2] = 10 * i  # red only: grey is about 0.3 of it
         cv2.imwrite(str(tmp_path / f"img{i}.png"), img)
     clip = read_clip(tmp_path)
     assert clip.names == ["img1.png", "img2.png", "img10.png"]
-    assert [f.shape for f in clip.frames] == [(8, 8)] * 3
+    assert [f.shape for f in clip.frames] == [(32, 32)] * 3
     assert [int(f[0, 0]) for f in clip.frames] == [2, 5, 29]
     # the very decoding of preprocess (pipeline._decode)
     for i, frame in zip((1, 2, 10), clip.frames, strict=True):

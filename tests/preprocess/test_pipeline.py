@@ -155,6 +155,7 @@ def test_bad_samples_are_reported_not_raised(tmp_path, clip_paths):
 
 def test_a_killed_writer_leaves_no_entry(tmp_path):
     cache = Cache(tmp_path)
+    cache.claim()  # the writer claimed the folder before it began the entry
     # What a writer killed before os.replace leaves: a temporary folder with a partial file.
     stale = tmp_path / "flow" / "ab" / ".tmp-killed"
     stale.mkdir(parents=True)

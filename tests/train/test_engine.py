@@ -547,3 +547,16 @@ def test_balance_datasets_weighs_every_dataset_and_its_classes_alike():
     )
     with pytest.raises(UsageError, match="balance_datasets needs class_balance"):
         load_preset("facesleuth-r", balance_datasets=True, class_balance=False)
+
+
+def test_a_loss_that_turns_non_finite_stops_naming_the_fold_and_epoch(toy):
+    # issue 29 item 5: NaN probabilities were argmax'd to the first class and scored, exit 0
+    from fsr_cli.train.engine import NonFiniteLoss
+
+    cfg = load_preset("motion-only")
+    fit = FitConfig.from_model(cfg, seed=0, epochs=2, batch_size=16)
+    flow = toy["flow"].copy()
+    folds = group_folds(toy["groups"], 2)
+    flow[folds[1].train_idx[0], 0, 3, 3] = np.nan  # features.py refuses such input; the engine checks too
+    with pytest.raises(NonFiniteLoss, match=r"^fold g\d: the training loss became nan at epoch 1; "):
+        fit_folds(cfg, fit, flow=flow, app=toy["app"], y=toy["y"], folds=folds)

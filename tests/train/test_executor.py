@@ -82,3 +82,36 @@ def test_ray_missing_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is not installed
     with pytest.raises(UsageError, match=r'pip install -e "\.\[ray\]"'):
         make_executor(2, executor="ray")
+
+
+def _die():
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DiesWhenUnpickled:
+    """Kills the worker that unpickles it: a worker lost while it starts."""
+
+    def __reduce__(self):
+        return (_die, ())
+
+
+def test_a_worker_killed_while_it_starts_is_reported_never_a_hang():
+    # issue 29 item 12: a worker killed while it read its start arguments (megabytes of shared data,
+    # sent down a pipe whose read end the parent holds) blocked the driver forever
+    import threading
+
+    result = {}
+
+    def run():
+        shared = [DiesWhenUnpickled(), b"x" * (16 << 20)]  # dies before the 16 MB behind it are read
+        result["out"] = dict(ProcessExecutor(2).map(square_job, [1, 2], shared=shared))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "the executor hung on a worker killed at start"
+    assert set(result["out"].values()) == {
+        JobFailed("a worker process ended abruptly (killed, or out of memory)")
+    }

@@ -13,7 +13,45 @@ def test_next_run_dir_counts_up(tmp_path):
 def test_fold_dirs_mirror_fold_names_and_are_path_safe(tmp_path):
     assert rundir.fold_dir(tmp_path, "casme2/01") == tmp_path / "folds" / "casme2" / "01"
     assert rundir.fold_dir(tmp_path, "samm") == tmp_path / "folds" / "samm"
-    assert rundir.fold_dir(tmp_path, "x/../a b") == tmp_path / "folds" / "x" / "_" / "a_b"  # stays inside RUN
+    inside = rundir.fold_dir(tmp_path, "x/../a b")
+    assert inside.parent.parent == tmp_path / "folds" / "x"  # stays inside RUN
+    assert inside.name.startswith("a_b-") and inside.parent.name.startswith("_-")
+
+
+def test_subjects_that_sanitise_alike_get_distinct_fold_folders(tmp_path):
+    # issue 29 item 6: `s 1`, `s_1` and `s:1` all became folds/casme2/s_1 and overwrote each other
+    dirs = [rundir.fold_dir(tmp_path, f"casme2/{s}") for s in ("s 1", "s_1", "s:1", "s/1")]
+    assert len(set(dirs)) == 4
+    assert dirs[1] == tmp_path / "folds" / "casme2" / "s_1"  # a safe name is kept as it is
+    assert all(d.name.startswith("s_1-") for d in (dirs[0], dirs[2]))
+
+
+def test_run_files_respect_the_umask(tmp_path):
+    # issue 29 item 18: run files were 0600 (mkstemp's mode) under a umask of 022
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        rundir.write_yaml(tmp_path / "config.yaml", {"a": 1})
+        rundir.write_json(tmp_path / "metrics.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE((tmp_path / f).stat().st_mode) for f in ("config.yaml", "metrics.json")} == {0o644}
+
+
+def test_a_yaml_alias_bomb_in_config_is_refused_without_expanding_it(tmp_path):
+    # issue 29 item 16: nine levels of nine aliases would expand to 9**9 values
+    from fsr_cli.errors import FsrError
+
+    lines = ["format: fsr-run", "version: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    (tmp_path / "config.yaml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FsrError, match=r"config.yaml: YAML alias \*a0 \(line 4\); fsr writes no aliases"):
+        rundir.read_config(tmp_path)
+    (tmp_path / "config.yaml").write_text("x" * (2 << 20))
+    with pytest.raises(FsrError, match="more than fsr writes or reads"):
+        rundir.read_config(tmp_path)
 
 
 def test_history_round_trip(tmp_path):

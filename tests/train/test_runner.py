@@ -225,3 +225,46 @@ def test_a_failed_chunk_is_reported_by_fold_after_the_others_are_saved(tmp_path)
     assert done == ["casme2/01", "casme2/02"]
     assert all(rundir.is_finished(rundir.fold_dir(tmp_path, f.name)) for f in good[:2])
     assert not rundir.fold_dir(tmp_path, "casme2/03").exists()
+
+
+def test_a_non_finite_flow_is_refused_naming_the_sample(tmp_path):
+    # issue 29 item 5: NaN or inf in a flow entry trained to NaN probabilities, scored with exit 0
+    from prepared_builders import CASME2_EMOTIONS, make_prepared
+
+    from fsr_cli.errors import FsrError
+    from fsr_cli.prepared import load_prepared
+
+    root = make_prepared(tmp_path / "c", dataset="casme2", subjects=["01", "02"], emotions=CASME2_EMOTIONS)
+    pset = load_prepared(root)
+    victim = pset.samples[3]
+    path = pset.root / victim.entry / "arrays.npz"
+    arrays = dict(np.load(path))
+    arrays["flow"][1, 2, 2] = np.inf
+    np.savez(path, **arrays)
+    with pytest.raises(FsrError, match=f"the flow of {victim.uid} holds NaN or inf values"):
+        plan_run(TrainConfig(datasets=(root,), protocol="loso"))
+
+
+def test_an_edited_preset_is_recorded_and_never_shown_as_the_shipped_one(tmp_path):
+    # issue 29 item 22: an edited preset kept `name: facesleuth-r`, so its runs looked like the default's
+    import yaml
+
+    from fsr_cli.model.config import PRESETS_DIR
+
+    doc = yaml.safe_load((PRESETS_DIR / "motion-only.yaml").read_text())
+    doc["train"]["lr"] = 0.001
+    edited = tmp_path / "mine.yaml"
+    edited.write_text(yaml.safe_dump(doc))
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = TrainConfig(datasets=shared_data(), protocol="loso", model=str(edited), epochs=1)
+    metrics = run_training(plan_run(cfg), run=run, argv=["fsr"])
+    preset = rundir.read_config(run)["preset"]
+    assert (
+        preset["file"] == str(edited.resolve()) and preset["edited"] is True and len(preset["sha256"]) == 64
+    )
+    assert metrics["model"] == "motion-only (edited: mine.yaml)" == evaluate_run(run)["model"]
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    cfg = TrainConfig(datasets=shared_data(), protocol="loso", model="motion-only", epochs=1)
+    assert run_training(plan_run(cfg), run=shipped, argv=["fsr"])["model"] == "motion-only"
