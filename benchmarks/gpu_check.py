@@ -34,11 +34,11 @@ def main() -> None:
 
     from fsr_cli.devices import describe, resolve_device
     from fsr_cli.errors import UsageError
+    from fsr_cli.evaluation import score
     from fsr_cli.model.config import load_preset
     from fsr_cli.model.network import build_model
     from fsr_cli.model.toy import toy_flows
     from fsr_cli.train.engine import FitConfig, Fold, fit_folds, predict_proba
-    from fsr_cli.train.metrics import score
 
     try:
         gpu = resolve_device(args.device)

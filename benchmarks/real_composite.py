@@ -8,7 +8,7 @@ the seeds (LODO: the mean of the held-out datasets' UF1 as well), the seed ensem
 learned angles per layer (axial mean +/- std over folds and seeds), and the wall time of one
 seed's full run.
 
-    python benchmarks/real_composite.py                              # the README's table (~30 min, 2 cores)
+    python benchmarks/real_composite.py            # the README real-data table (~30 min, 2 cores)
     python benchmarks/real_composite.py --presets facesleuth-r,svm-flow --protocols loso --seeds 0
     python benchmarks/real_composite.py data/labels.csv --out /tmp/ablation --json table.json
 
@@ -29,7 +29,8 @@ import numpy as np
 
 from fsr_cli.preprocess.importer import import_csv
 from fsr_cli.train import rundir
-from fsr_cli.train.runner import TrainConfig, plan_run, train_run
+from fsr_cli.train.runner import TrainConfig, plan_run
+from fsr_cli.train.seeds import train_run
 from fsr_cli.train.theta import axial_stats
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "composite-dev" / "labels.csv"

@@ -28,9 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from fsr_cli.errors import FsrError
+from fsr_cli.evaluation import score, uf1_interval
 from fsr_cli.preprocess.importer import import_csv
-from fsr_cli.train.evaluation import uf1_interval
-from fsr_cli.train.metrics import score
 from fsr_cli.train.runner import FoldData, TrainConfig, plan_run, train_chunk
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "composite-dev" / "labels.csv"
@@ -50,9 +49,7 @@ def subset_folds(folds: list, groups: np.ndarray, fraction: float, repeat: int) 
 
 def pooled_uf1(plan, folds: list) -> tuple[float, np.ndarray]:
     """Train the folds as `fsr train` does (one chunk, in this process); pooled UF1 and predictions."""
-    data = FoldData(
-        plan.mcfg, plan.fit, plan.feats.flow, plan.feats.app, plan.feats.y, domain=plan.feats.dataset
-    )
+    data = FoldData(plan.mcfg, plan.fit, plan.feats.flow, plan.feats.app, plan.feats.y)
     results = train_chunk(data, folds, progress=lambda done, total: None)
     pred = np.zeros(len(plan.feats.y), dtype=np.int64)
     for fold, res in zip(folds, results, strict=True):

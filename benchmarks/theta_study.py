@@ -54,8 +54,8 @@ def synth_prepared(root: Path, *, angle: float, subjects: int, clips: int, seed:
 
 def loso_run(cfg, features, *, seed: int, epochs: int | None) -> dict:
     """Pooled UF1, mean final training loss and per-fold final angles of one LOSO run."""
+    from fsr_cli.evaluation import score
     from fsr_cli.train.engine import FitConfig, fit_folds
-    from fsr_cli.train.metrics import score
     from fsr_cli.train.protocols import make_folds
 
     folds = make_folds(features, "loso")

@@ -26,7 +26,8 @@ from torch.nn import functional as F
 
 from fsr_cli.model.config import load_preset
 from fsr_cli.model.toy import toy_flows
-from fsr_cli.train.engine import FitConfig, Fold, fit_folds, fold_norm, normalise
+from fsr_cli.train.engine import FitConfig, Fold, fit_folds
+from fsr_cli.train.foldwise import fold_norm, normalise
 
 N_SAMPLES, N_SUBJECTS, SIZE = 442, 68, 28
 BASELINE_EPOCHS, BASELINE_BATCH = 60, 64

@@ -24,8 +24,8 @@ def evaluate(
 
     Example: fsr evaluate runs/train/exp runs/train/exp2 runs/train/exp3
     """
-    from fsr_cli.train.evaluation import compare_runs, comparison_rows, comparison_warnings, evaluate_run
-    from fsr_cli.train.report import (
+    from fsr_cli.evaluation import compare_runs, comparison_rows, comparison_warnings, evaluate_run
+    from fsr_cli.evaluation.report import (
         comparison_tables,
         difference_table,
         fold_table,

@@ -108,7 +108,7 @@ def _document(results: list[dict], predictor) -> dict:
         "model_source": str(predictor.source),
         "model_files": [str(p) for p in predictor.paths],
         "model_load_s": round(predictor.load_s, 4),  # once for all clips; each clip's timings.load
-        # is the reading of its own video, and its elapsed_s the whole clip (see the README)
+        # is the reading of its own video, and its elapsed_s the whole clip (see docs/commands.md)
         "warnings": list(predictor.warnings),
     }
     if len(results) == 1:

@@ -34,7 +34,7 @@ def show(
 
     Example: fsr theta show runs/train/exp runs/train/exp2 --plot theta.png
     """
-    from fsr_cli.train.report import theta_tables
+    from fsr_cli.evaluation.report import theta_tables
     from fsr_cli.train.theta import load_theta, summarise
     from fsr_cli.train.theta import plot as plot_theta
 

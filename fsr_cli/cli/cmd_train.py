@@ -96,12 +96,12 @@ def train(
 
     Example: fsr train data/casme2 data/samm data/smic --protocol loso --labels composite --workers 2
     """
+    from fsr_cli.evaluation.report import fold_table, notes, seeds_table, summary_table
     from fsr_cli.train.progress import rich_reporter
-    from fsr_cli.train.report import fold_table, notes, seeds_table, summary_table
     from fsr_cli.train.resume import config_from_run
     from fsr_cli.train.rundir import new_run
-    from fsr_cli.train.runner import TrainConfig, plan_run, train_run
-    from fsr_cli.train.seeds import parse_seeds
+    from fsr_cli.train.runner import TrainConfig, plan_run
+    from fsr_cli.train.seeds import parse_seeds, train_run
 
     if seed is not None and seeds is not None:
         raise UsageError("give --seed N or --seeds A,B,C, not both")

@@ -70,7 +70,7 @@ def load_checkpoint(path) -> tuple[torch.nn.Module, dict]:
     absent = [k for k in ("config", "state_dict", "classes", "norm") if k not in doc]
     if absent:
         raise FsrError(f"{path}: a damaged checkpoint (no {', '.join(absent)}); train the run again")
-    cfg = ModelConfig.from_dict(doc["config"], source=str(path))
+    cfg = ModelConfig.from_dict(doc["config"], source=str(path), stored=True)
     model = build_model(cfg)
     try:
         model.load_state_dict(doc["state_dict"])

@@ -1,19 +1,22 @@
 """Model presets: one frozen ModelConfig rebuilds a network; presets are YAML files under models/.
 
-A preset file has a `name`, a `description`, a `model:` section (architecture) and a `train:`
-section (training defaults). Both sections are flattened into ModelConfig, which every checkpoint
-stores, so a checkpoint alone rebuilds its network (as whisper's ModelDimensions does).
+A preset file has a `name`, a `description`, a `model:` section (architecture, ModelConfig's
+fields) and a `train:` section (the training recipe, TrainRecipe: ModelConfig.train). Every
+checkpoint stores the whole ModelConfig, so a checkpoint alone rebuilds its network (as whisper's
+ModelDimensions does). Options that were measured and removed (model/removed.py) are refused in a
+preset with the finding that removed them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fsr_cli.errors import FsrError, UsageError
 from fsr_cli.files import load_yaml
+from fsr_cli.model.plugins import is_plugin, plugin_settings
 
 # models/ at the repository root; a preset may also be given as a path to any YAML file.
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -42,8 +45,6 @@ RANGES = {
     "app_window": (1, 64),
     "app_heads": (1, 64),
     "fuse_dim": (1, 4096),
-    "n_domains": (2, 64),
-    "tta_shift": (0, 16),
     "epochs": (1, 100_000),
     "batch_size": (1, 65_536),
     "lr": (0, 10),
@@ -51,13 +52,39 @@ RANGES = {
     "warmup_epochs": (0, 100_000),
     "theta_lr_mult": (0, 10_000),
     "label_smoothing": (0, 0.99),
-    "class_balance_power": (0, 10),
     "shift_aug": (0, 64),
-    "cutout": (0, 256),
-    "swa_epochs": (0, 100_000),
     "svm_c": (1e-6, 1e6),
     "svm_pool": (1, 256),
 }
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """How a preset's network is trained: the preset's `train:` section (the engine's FitConfig
+    adds the run's seed to it)."""
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.05
+    warmup_epochs: int = 3
+    theta_lr_mult: float = 10.0  # theta is one scalar with a small gradient; see docs/model.md
+    label_smoothing: float = 0.1
+    class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
+    shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
+    flow_noise: float = 0.0  # std of Gaussian noise added to the normalised training flow (0 = off)
+    # > 0: each fold's flow-noise std adapts after every epoch, up by flow_noise_step while the
+    # fold's training loss is within this margin of its floor (the entropy of the smoothed labels),
+    # down otherwise (never below 0), so memorised folds get noise and hard ones stay clean
+    flow_noise_margin: float = 0.0
+    flow_noise_step: float = 1.0
+
+    def __post_init__(self):
+        _check_fields(self, "train recipe")
+        if self.lr <= 0:
+            raise UsageError(f"train recipe: lr must be > 0, got {self.lr}")
+        if min(self.flow_noise, self.flow_noise_margin, self.flow_noise_step) < 0:
+            raise UsageError("train recipe: flow_noise, flow_noise_margin and flow_noise_step must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -106,64 +133,8 @@ class ModelConfig:
     app_heads: int = 2
     # fusion
     fuse_dim: int = 64
-    # dropout of the fused features before the classifier while training (0 = off); the engine
-    # draws the masks from each fold's own stream
-    head_dropout: float = 0.0
-    # > 0: domain-adversarial training (Ganin & Lempitsky 2015): a head guesses each training
-    # sample's dataset from the fused features through a gradient reversal whose strength rises
-    # from 0 to domain_adv over a fold's training, so the features learn not to tell the datasets
-    # apart; n_domains is the head's width (the most datasets one run may hold)
-    domain_adv: float = 0.0
-    n_domains: int = 4
-    # logits averaged over the sample and its left-right mirror image (u negated): an exactly
-    # mirror-invariant network (needs flow_norm "sample", which makes the mirror exact)
-    mirror_sym: bool = False
-    # > 0: at evaluation the logits are averaged over the flow and its four copies moved by
-    # tta_shift pixels (test-time augmentation; training is unchanged)
-    tta_shift: int = 0
-    # training defaults
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 0.05
-    warmup_epochs: int = 3
-    theta_lr_mult: float = 10.0  # theta is one scalar with a small gradient; see README
-    label_smoothing: float = 0.1
-    class_balance: bool = True  # inverse-frequency class weights from each fold's training labels
-    # the weights are (N / (K n_c)) ** class_balance_power: 1 = full inverse frequency (balanced
-    # accuracy), 0 = plain cross entropy, between = rarer classes weighted up less
-    class_balance_power: float = 1.0
-    # class weights per (dataset, class): each training dataset weighs as much as the others,
-    # and its classes alike (needs class_balance; the engine's domain array names the datasets)
-    balance_datasets: bool = False
-    # > 0: focal loss (Lin et al. 2017): each class term of the cross entropy scaled by
-    # (1 - p)^focal_gamma, so confidently right samples weigh less (0 = plain cross entropy)
-    focal_gamma: float = 0.0
-    shift_aug: int = 1  # random translation of the flow in pixels (0 = off)
-    # random rotation (degrees, uniform in [-rot_aug, rot_aug]) and scaling (factor in
-    # [1 - scale_aug, 1 + scale_aug]) of the training flow about the map's centre, the (u, v)
-    # vectors turned with it (0 = off)
-    rot_aug: float = 0.0
-    scale_aug: float = 0.0
-    # cutout: a random cutout x cutout square of the training flow blanked (to the fold's mean)
-    # in a cutout_p fraction of the samples (0 = off)
-    cutout: int = 0
-    cutout_p: float = 0.5
-    # sharpness-aware minimisation (Foret et al. 2021): each step's gradient is taken at the
-    # weights moved sam_rho along the fold's own normalised gradient (2x the compute; 0 = off)
-    sam_rho: float = 0.0
-    flip_aug: bool = False  # mirror half of the training samples left-right (u changes sign)
-    # modality dropout: this fraction of the training samples sees a blank face (the appearance
-    # stream's input zeroed), so the motion stream learns to carry the class alone (0 = off)
-    app_drop: float = 0.0
-    swa_epochs: int = 0  # > 0: the model kept is the mean of the weights after each of the last N epochs
-    mixup: float = 0.0  # alpha of mixup (Beta(alpha, alpha) mixing of sample pairs and labels; 0 = off)
-    flow_noise: float = 0.0  # std of Gaussian noise added to the normalised training flow (0 = off)
-    # > 0: each fold's flow-noise std adapts after every epoch, up by flow_noise_step while the
-    # fold's training loss is within this margin of its floor (the entropy of the smoothed labels),
-    # down otherwise (never below 0), so memorised folds get noise and hard ones stay clean
-    flow_noise_margin: float = 0.0
-    flow_noise_step: float = 1.0
+    # the preset's training recipe (its train: section)
+    train: TrainRecipe = field(default_factory=lambda: TrainRecipe())
     # arch "svm": SVC(C=svm_c, gamma=svm_gamma, class_weight balanced) on the flattened flow, as
     # flow_norm leaves it ("fold": raw; "sample"/"median": each sample's maps standardised) and
     # average-pooled svm_pool x svm_pool first (1 = every pixel)
@@ -178,8 +149,11 @@ class ModelConfig:
 
     def __post_init__(self):
         self._check_types_and_ranges()
-        if self.arch not in ARCHS:
-            raise UsageError(f"model config {self.name}: arch={self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.arch not in ARCHS and not is_plugin(self.arch):
+            raise UsageError(
+                f"model config {self.name}: arch={self.arch!r} is not one of {', '.join(ARCHS)} or a plugin "
+                "(FILE.py:Class, module:Class, or an installed fsr.models entry point)"
+            )
         if self.soa not in SOA_MODES:
             raise UsageError(
                 f"model config {self.name}: soa={self.soa!r} is not one of {', '.join(SOA_MODES)}"
@@ -203,69 +177,11 @@ class ModelConfig:
                 f"model config {self.name}: soa_blur must lie in [0, 1] and soa_blur_frac in (0, 1], "
                 f"got {self.soa_blur} and {self.soa_blur_frac}"
             )
-        if min(self.flow_noise, self.flow_noise_margin, self.flow_noise_step) < 0:
-            raise UsageError(
-                f"model config {self.name}: flow_noise, flow_noise_margin and flow_noise_step must be >= 0"
-            )
-        if self.mirror_sym and self.motion_stream and self.flow_norm != "sample":
-            raise UsageError(f"model config {self.name}: mirror_sym needs flow_norm 'sample'")
-        if not 0 <= self.swa_epochs <= self.epochs:
-            raise UsageError(
-                f"model config {self.name}: swa_epochs must lie in [0, epochs], got {self.swa_epochs}"
-            )
-        if self.balance_datasets and not self.class_balance:
-            raise UsageError(f"model config {self.name}: balance_datasets needs class_balance: true")
-        if self.class_balance_power < 0:
-            raise UsageError(
-                f"model config {self.name}: class_balance_power must be >= 0, got {self.class_balance_power}"
-            )
-        if not 0.0 <= self.app_drop < 1.0:
-            raise UsageError(f"model config {self.name}: app_drop must lie in [0, 1), got {self.app_drop}")
-        if self.rot_aug < 0 or not 0.0 <= self.scale_aug < 1.0:
-            raise UsageError(
-                f"model config {self.name}: rot_aug must be >= 0 and scale_aug in [0, 1), "
-                f"got {self.rot_aug} and {self.scale_aug}"
-            )
-        if self.cutout < 0 or not 0.0 <= self.cutout_p <= 1.0:
-            raise UsageError(
-                f"model config {self.name}: cutout must be >= 0 and cutout_p in [0, 1], "
-                f"got {self.cutout} and {self.cutout_p}"
-            )
-        if self.domain_adv < 0 or self.n_domains < 2:
-            raise UsageError(
-                f"model config {self.name}: domain_adv must be >= 0 and n_domains >= 2, "
-                f"got {self.domain_adv} and {self.n_domains}"
-            )
-        if self.domain_adv > 0 and (self.arch != "facesleuth-r" or self.mirror_sym or self.mixup > 0):
-            raise UsageError(
-                f"model config {self.name}: domain_adv is for arch facesleuth-r without mirror_sym "
-                "or mixup (a mixed sample has no one dataset); set it to 0"
-            )
         if self.svm_pool < 1 or self.flow_size % self.svm_pool:
             raise UsageError(
                 f"model config {self.name}: svm_pool must be >= 1 and divide flow_size {self.flow_size}, "
                 f"got {self.svm_pool}"
             )
-        if self.focal_gamma < 0:
-            raise UsageError(f"model config {self.name}: focal_gamma must be >= 0, got {self.focal_gamma}")
-        if self.sam_rho < 0:
-            raise UsageError(f"model config {self.name}: sam_rho must be >= 0, got {self.sam_rho}")
-        if not 0.0 <= self.head_dropout < 1.0:
-            raise UsageError(
-                f"model config {self.name}: head_dropout must lie in [0, 1), got {self.head_dropout}"
-            )
-        if self.tta_shift < 0 or (self.tta_shift and self.arch != "facesleuth-r"):
-            raise UsageError(
-                f"model config {self.name}: tta_shift must be >= 0, and is for arch facesleuth-r only; "
-                f"got {self.tta_shift} for {self.arch}"
-            )
-        if self.head_dropout > 0 and self.arch != "facesleuth-r":
-            raise UsageError(
-                f"model config {self.name}: head_dropout is for arch facesleuth-r; "
-                f"set it to 0 for {self.arch}"
-            )
-        if self.mixup < 0:
-            raise UsageError(f"model config {self.name}: mixup must be >= 0, got {self.mixup}")
         if not (self.motion_stream or self.appearance_stream):
             raise UsageError(f"model config {self.name}: at least one of motion_stream/appearance_stream")
         side = self.flow_size // self.motion_unshuffle
@@ -281,32 +197,7 @@ class ModelConfig:
             )
 
     def _check_types_and_ranges(self) -> None:
-        """Every field of its declared type, finite, and within RANGES: a preset's typo is one line
-        here, never a ZeroDivisionError, a torch RuntimeError or a MemoryError later."""
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            kind = f.type.split(" | ")[0]
-            if v is None and "None" in f.type:
-                continue
-            if kind == "tuple[int, ...]":
-                ok = isinstance(v, tuple) and 1 <= len(v) <= 8
-                ok = ok and all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in v)
-                if not ok:
-                    raise UsageError(
-                        f"model config {self.name}: {f.name} must be a list of 1 to 8 widths from 1 to "
-                        f"1024, got {v!r}"
-                    )
-                continue
-            want = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}[kind]
-            if not isinstance(v, want) or (kind != "bool" and isinstance(v, bool)):
-                raise UsageError(f"model config {self.name}: {f.name} must be a {kind}, got {v!r}")
-            if kind == "float" and not math.isfinite(v):
-                raise UsageError(f"model config {self.name}: {f.name} must be a finite number, got {v!r}")
-            lo, hi = RANGES.get(f.name, (None, None))
-            if (lo is not None and v < lo) or (hi is not None and v > hi):
-                raise UsageError(f"model config {self.name}: {f.name} must lie in [{lo}, {hi}], got {v!r}")
-        if self.lr <= 0:
-            raise UsageError(f"model config {self.name}: lr must be > 0, got {self.lr}")
+        _check_fields(self, f"model config {self.name}")
         if self.app_dim % self.app_heads:
             raise UsageError(
                 f"model config {self.name}: app_heads {self.app_heads} must divide app_dim {self.app_dim}"
@@ -315,22 +206,66 @@ class ModelConfig:
             raise UsageError(f"model config {self.name}: soa_kernel must be odd, got {self.soa_kernel}")
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["motion_widths"] = list(self.motion_widths)
-        return d
+        return dataclasses.asdict(self) | {"motion_widths": list(self.motion_widths)}
 
     @classmethod
-    def from_dict(cls, d: dict, *, source: str = "model config") -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
+    def from_dict(cls, d: dict, *, source: str = "model config", stored: bool = False) -> ModelConfig:
+        """A ModelConfig from a preset's settings (flat: model and train keys side by side, as
+        load_preset gives them) or a stored one (to_dict's nesting, from a checkpoint or config.yaml).
+
+        stored: written by an earlier fsr, so a removed option at the value that was its default
+        (which computed what fsr computes now) is dropped; in a preset, naming it is an error.
+
+        Raises:
+            UsageError: an unknown or removed setting (with its finding), a bad value.
+        """
+        from fsr_cli.model.removed import REMOVED, removed_error
+
+        d = dict(d)
+        recipe_keys = {f.name for f in dataclasses.fields(TrainRecipe)}
+        train = dict(d.pop("train", None) or {})
+        for k in [k for k in d if k in recipe_keys]:  # flat (a preset, or a config of an earlier fsr)
+            train[k] = d.pop(k)
+        for k in [k for k in (*d, *train) if k in REMOVED]:
+            value = d.pop(k) if k in d else train.pop(k)
+            if not stored or value != REMOVED[k].default:
+                raise removed_error(source, k, value)
+        known = {f.name for f in dataclasses.fields(cls)} - {"train"}
+        unknown = sorted(set(d) - known) + sorted(set(train) - recipe_keys)
         if unknown:
             raise UsageError(
-                f"{source}: unknown model setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                f"{source}: unknown model setting(s) {', '.join(unknown)}; known: "
+                f"{', '.join(sorted(known | recipe_keys))}"
             )
-        d = dict(d)
-        if "motion_widths" in d:
-            d["motion_widths"] = tuple(int(w) for w in d["motion_widths"])
-        return cls(**d)
+        if "motion_widths" in d and isinstance(d["motion_widths"], list):
+            d["motion_widths"] = tuple(d["motion_widths"])
+        return cls(**d, train=TrainRecipe(**train))
+
+
+def _check_fields(obj, where: str) -> None:
+    """Every field of a config of its declared type, finite, and within RANGES: a preset's typo is
+    one line here, never a ZeroDivisionError, a torch RuntimeError or a MemoryError later."""
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        kind = f.type.split(" | ")[0]
+        if (v is None and "None" in f.type) or kind == "TrainRecipe":
+            continue
+        if kind == "tuple[int, ...]":
+            ok = isinstance(v, tuple) and 1 <= len(v) <= 8
+            ok = ok and all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in v)
+            if not ok:
+                raise UsageError(
+                    f"{where}: {f.name} must be a list of 1 to 8 widths from 1 to 1024, got {v!r}"
+                )
+            continue
+        want = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}[kind]
+        if not isinstance(v, want) or (kind != "bool" and isinstance(v, bool)):
+            raise UsageError(f"{where}: {f.name} must be a {kind}, got {v!r}")
+        if kind == "float" and not math.isfinite(v):
+            raise UsageError(f"{where}: {f.name} must be a finite number, got {v!r}")
+        lo, hi = RANGES.get(f.name, (None, None))
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise UsageError(f"{where}: {f.name} must lie in [{lo}, {hi}], got {v!r}")
 
 
 def list_presets() -> list[str]:
@@ -352,6 +287,23 @@ def _preset_path(name_or_path: str) -> Path:
 
 
 def preset_record(name_or_path: str, name: str) -> dict:
+    if ":" in name_or_path and Path(name_or_path).suffix not in (".yaml", ".yml"):
+        return plugin_record(name_or_path)
+    return _file_record(name_or_path, name)
+
+
+def plugin_record(ref: str) -> dict:
+    """A plugin's file (or module) and its sha256, as a preset's record."""
+    import hashlib
+    import inspect
+
+    from fsr_cli.model.plugins import load_class
+
+    source = Path(inspect.getfile(load_class(ref))).resolve()
+    return {"file": str(source), "sha256": hashlib.sha256(source.read_bytes()).hexdigest(), "edited": False}
+
+
+def _file_record(name_or_path: str, name: str) -> dict:
     """Which file a preset came from and its content's sha256, recorded in a run's config.yaml:
     `edited` is true where the file declares the name of a shipped preset (`name`) but differs
     from it, so that its runs are never taken for the shipped preset's (see model_label)."""
@@ -376,11 +328,13 @@ def load_preset(name_or_path: str, **overrides) -> ModelConfig:
 
     Args:
         name_or_path: preset name under models/ or a YAML file path.
-        **overrides: ModelConfig fields to replace (e.g. epochs=10, n_classes=5).
+        **overrides: ModelConfig or TrainRecipe fields to replace (e.g. epochs=10, n_classes=5).
 
     Raises:
         UsageError: unknown preset (the message lists the presets), unreadable YAML or unknown keys.
     """
+    if ":" in name_or_path and Path(name_or_path).suffix not in (".yaml", ".yml"):
+        return ModelConfig.from_dict({**plugin_settings(name_or_path), **overrides}, source=name_or_path)
     path = _preset_path(name_or_path)
     try:
         doc = load_yaml(path) or {}

@@ -42,24 +42,6 @@ def standardise_maps(x: torch.Tensor, *, median: bool = False) -> torch.Tensor:
     return (x - mu) * torch.rsqrt(x.var((2, 3), keepdim=True, correction=0) + 1e-6)
 
 
-def shifted_views(flow: torch.Tensor, s: int) -> list[torch.Tensor]:
-    """(B, C, H, W) as given and moved by s pixels down, up, right and left, zero filled."""
-    H, W = flow.shape[-2:]
-    p = F.pad(flow, (s, s, s, s))
-    offsets = [(0, 0), (s, 0), (-s, 0), (0, s), (0, -s)]
-    return [p[..., s - dy : s - dy + H, s - dx : s - dx + W] for dy, dx in offsets]
-
-
-def mirror_flow(flow: torch.Tensor) -> torch.Tensor:
-    """(u, v, strain) of the face mirrored left-right: the maps flipped, u negated.
-
-    Exact for a stream that standardises each sample's maps (flow_norm "sample"): the offset a
-    fold's normalisation gives the negated u is removed by that standardisation.
-    """
-    out = flow.flip(-1)  # (..., 3, H, W): any leading dims (the engine's folds and batch)
-    return torch.cat([-out[..., :1, :, :], out[..., 1:, :, :]], dim=-3)
-
-
 def _soa(cfg: ModelConfig, channels: int, start_deg: float) -> nn.Module:
     if cfg.soa == "none":
         return nn.Identity()
@@ -91,7 +73,7 @@ class MotionStream(nn.Module):
     t = x cos(theta) + y sin(theta), concatenated. The classifier then sees the motion only
     through the learned orientations, so each angle has a direct effect on the loss; with the
     grid readout the angle only modulates a residual gate, the loss barely depends on it, and
-    it stays where it starts (README, "What the learned angle means here").
+    it stays where it starts (docs/model.md, "How the angle is learned").
     Readout "both": the profiles and the grid, concatenated.
     """
 
@@ -179,57 +161,11 @@ class FaceSleuthR(nn.Module):
         fused = (cfg.fuse_dim if cfg.motion_stream else 0) + (cfg.fuse_dim if cfg.appearance_stream else 0)
         self.ln = nn.LayerNorm(fused)
         self.head = nn.Linear(fused, cfg.n_classes)
-        # the dataset guesser of domain-adversarial training (ModelConfig.domain_adv)
-        self.domain_head = nn.Linear(fused, cfg.n_domains) if cfg.domain_adv > 0 else None
 
-    def logits(
-        self,
-        flow: torch.Tensor,
-        app: torch.Tensor,
-        keep: torch.Tensor | None = None,
-        adv: torch.Tensor | None = None,
-    ):
-        """The network's logits for the inputs as given (no mirror averaging).
-
-        keep: (B, fused) scales of the fused features (dropout drawn by the engine), or None.
-        adv: the gradient reversal's strength (a scalar tensor) while training with domain_adv:
-        then (logits, domain logits (B, n_domains)) come back, the domain head reading the fused
-        features through a layer that is the identity forwards and scales gradients by -adv."""
+    def forward(self, flow: torch.Tensor, app: torch.Tensor) -> torch.Tensor:
         m = self.proj_motion(self.motion(flow))  # (B, fuse_dim) or (B, 0)
         a = self.proj_app(self.appearance(app))  # (B, fuse_dim) or (B, 0)
-        z = self.ln(torch.cat([m, a], dim=1))
-        out = self.head(z if keep is None else z * keep)  # (B, n_classes)
-        if adv is None:
-            return out
-        reversed_ = z.detach() * (1 + adv) - adv * z  # value z, gradient -adv
-        return out, self.domain_head(reversed_)
-
-    def forward(
-        self,
-        flow: torch.Tensor,
-        app: torch.Tensor,
-        keep: torch.Tensor | None = None,
-        adv: torch.Tensor | None = None,
-    ):
-        if adv is not None:  # domain-adversarial training (no mirror_sym, training mode)
-            return self.logits(flow, app, keep, adv)
-        if self.cfg.tta_shift and not self.training:
-            # evaluation: the mean of the logits over the flow as given and moved by tta_shift
-            # pixels down, up, right and left (zero fill, as the training's shift augmentation)
-            views = shifted_views(flow, self.cfg.tta_shift)
-            every = self._mirrored(torch.cat(views), torch.cat([app] * len(views)), None)
-            return every.view(len(views), len(flow), -1).mean(0)
-        return self._mirrored(flow, app, keep)
-
-    def _mirrored(self, flow: torch.Tensor, app: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
-        """The logits, averaged with the mirror image's under mirror_sym."""
-        if not self.cfg.mirror_sym:
-            return self.logits(flow, app, keep)
-        # The mean of the logits of the sample and of its mirror image: the class of a face
-        # mirrored left-right is the same, so the network is made exactly mirror-invariant.
-        twice = None if keep is None else torch.cat([keep, keep])
-        both = self.logits(torch.cat([flow, mirror_flow(flow)]), torch.cat([app, app.flip(-1)]), twice)
-        return 0.5 * (both[: len(flow)] + both[len(flow) :])
+        return self.head(self.ln(torch.cat([m, a], dim=1)))  # (B, n_classes)
 
     def soa_layers(self) -> list[SOA]:
         return [m for m in self.modules() if isinstance(m, SOA)]
@@ -273,9 +209,13 @@ def build_model(cfg: ModelConfig) -> nn.Module:
         from fsr_cli.model.ststnet import STSTNet
 
         return STSTNet(cfg)
-    if cfg.arch != "facesleuth-r":
-        raise UsageError(f"preset {cfg.name}: arch {cfg.arch!r} has no network (it is not trained by epochs)")
-    return FaceSleuthR(cfg)
+    if cfg.arch == "facesleuth-r":
+        return FaceSleuthR(cfg)
+    from fsr_cli.model.plugins import build_plugin, is_plugin
+
+    if is_plugin(cfg.arch):
+        return build_plugin(cfg)
+    raise UsageError(f"preset {cfg.name}: arch {cfg.arch!r} has no network (it is not trained by epochs)")
 
 
 def count_params(model: nn.Module) -> int:

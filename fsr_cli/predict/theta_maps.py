@@ -98,7 +98,7 @@ def _normalised(predictor, arrays: dict, scaled: bool):
     import torch
 
     from fsr_cli.predict import model_inputs
-    from fsr_cli.train.engine import normalise
+    from fsr_cli.train.foldwise import normalise
 
     flow, app = model_inputs(arrays, predictor, scaled=scaled)
     _, norm = predictor.models[0]

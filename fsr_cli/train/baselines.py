@@ -21,7 +21,8 @@ def fit_svm_folds(mcfg, fit, *, flow, app, y, folds, progress: Callable[[int, in
     """One SVC per fold -> a FoldResult per fold (no weights, a one-row history)."""
     from sklearn.svm import SVC
 
-    from fsr_cli.train.engine import FoldResult, fold_norm
+    from fsr_cli.train.engine import FoldResult
+    from fsr_cli.train.foldwise import fold_norm
 
     x = svm_inputs(mcfg, flow)
     out = []

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fsr_cli.evaluation import metrics_from_predictions
 from fsr_cli.train import rundir
-from fsr_cli.train.evaluation import metrics_from_predictions
 from fsr_cli.train.features import Features
 from fsr_cli.train.selection import select_epoch
 
@@ -42,7 +42,8 @@ def prediction_rows(run: Path, *, feats: Features, folds: list, select: str) -> 
 
 def write_outputs(run: Path, *, feats: Features, folds: list, select: str) -> dict:
     """predictions.csv, metrics.json, theta.json, confusion.png and report.md; returns the metrics."""
-    from fsr_cli.train import report, theta
+    from fsr_cli.evaluation import report
+    from fsr_cli.train import theta
 
     config = rundir.read_config(run)
     rows = prediction_rows(run, feats=feats, folds=folds, select=select)

@@ -70,7 +70,8 @@ def inner_val_folds(folds: list, features: Features, *, seed: int, share: float)
     The subjects are drawn from the fold's own seed (seed, fold name), so a fold's split does
     not depend on the other folds; a fold with one training subject keeps it for training.
     """
-    from fsr_cli.train.engine import Fold, fold_seed
+    from fsr_cli.train.engine import Fold
+    from fsr_cli.train.foldwise import fold_seed
 
     groups = features.groups
     out = []

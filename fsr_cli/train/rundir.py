@@ -38,6 +38,7 @@ CONFIG, ENV, PREDICTIONS, METRICS, THETA = (
     "theta.json",
 )
 MODEL, HISTORY, PROBS = "model.pt", "history.csv", "probs.npz"
+SEEDS_DIR = "seeds"
 CLAIM = ".fsr-run"  # created exclusively when the run folder is made (new_run)
 META_COLUMNS = ("dataset", "subject", "clip", "fold", "epoch", "true", "pred")
 
@@ -99,6 +100,11 @@ def _safe(part: str) -> str:
     if clean != part:
         clean += "-" + hashlib.sha256(part.encode()).hexdigest()[:8]
     return clean
+
+
+def seed_dir(run: Path, seed: int) -> Path:
+    """RUN/seeds/seed-<s>: one seed's whole run inside a run of several (`--seeds`)."""
+    return Path(run) / SEEDS_DIR / f"seed-{seed}"
 
 
 def fold_dir(run: Path, fold: str) -> Path:

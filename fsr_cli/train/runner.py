@@ -83,29 +83,28 @@ def check_config(cfg: TrainConfig) -> None:
 def resolve(cfg: TrainConfig):
     """(ModelConfig, FitConfig) for this run: the preset, its overrides, the class count and the budget."""
     from fsr_cli.model.config import load_preset
+    from fsr_cli.model.plugins import is_plugin
     from fsr_cli.train.engine import FitConfig
 
     mcfg = load_preset(cfg.model, **{**cfg.model_overrides, "n_classes": len(LABEL_SETS[cfg.labels])})
+    if is_plugin(mcfg.arch):  # its logits checked on two blank samples before anything starts
+        from fsr_cli.model.network import build_model
+        from fsr_cli.model.plugin_net import check_plugin
+
+        check_plugin(build_model(mcfg))
     if not mcfg.trains_by_epoch:
         if cfg.final:
             raise UsageError(f"--final: preset {mcfg.name} keeps no network for `fsr predict`; drop --final")
-        if cfg.epochs not in (None, mcfg.epochs) or cfg.select != "last":
+        if cfg.epochs not in (None, mcfg.train.epochs) or cfg.select != "last":
             given = f"--select {cfg.select}" if cfg.select != "last" else f"--epochs {cfg.epochs}"
             raise UsageError(
                 f"{given}: preset {mcfg.name} is fitted once, with no epochs to budget or choose; "
                 "drop the option (its selection is the one fit)"
             )
-    if cfg.epochs is not None and mcfg.swa_epochs > cfg.epochs:
-        raise UsageError(
-            f"--epochs {cfg.epochs}: preset {mcfg.name} averages the last {mcfg.swa_epochs} epochs' weights "
-            f"(swa_epochs); give --epochs {mcfg.swa_epochs} or more, or lower swa_epochs in the preset"
-        )
-    fit = FitConfig(
-        epochs=cfg.epochs or mcfg.epochs,
-        batch_size=mcfg.batch_size,
-        lr=mcfg.lr,
-        weight_decay=mcfg.weight_decay,
+    fit = FitConfig.from_model(
+        mcfg,
         seed=cfg.seed,
+        epochs=cfg.epochs or mcfg.train.epochs,
         record_test_each_epoch=cfg.select in ("test-oracle", "inner-val"),
     )
     return mcfg, fit
@@ -121,7 +120,6 @@ class FoldData:
     app: np.ndarray
     y: np.ndarray
     device: str = "cpu"  # resolved where the chunk runs (a Ray worker may have the GPU)
-    domain: np.ndarray | None = None  # (N,) every sample's dataset
 
 
 def train_chunk(data: FoldData, folds: list, progress: Callable[[int, int], None]) -> list:
@@ -137,9 +135,7 @@ def train_chunk(data: FoldData, folds: list, progress: Callable[[int, int], None
         )
     device = resolve_device(data.device)
     arrays = dict(flow=data.flow, app=data.app, y=data.y)
-    return fit_folds(
-        data.mcfg, data.fit, **arrays, folds=folds, progress=progress, device=device, domain=data.domain
-    )
+    return fit_folds(data.mcfg, data.fit, **arrays, folds=folds, progress=progress, device=device)
 
 
 def save_fold(path: Path, result, *, mcfg, classes: list[str], extra: dict, val_idx=None) -> None:
@@ -194,7 +190,7 @@ def train_folds(
         return
     chunks = chunk(todo, executor.workers)
     _call(reporter.start, [[f.name for f, _ in c] for c in chunks], fit.epochs)
-    data = FoldData(mcfg, fit, feats.flow, feats.app, feats.y, device, domain=feats.dataset)
+    data = FoldData(mcfg, fit, feats.flow, feats.app, feats.y, device)
     jobs = [[f for f, _ in c] for c in chunks]
     failed: list[tuple[list[str], str]] = []
     for k, results in executor.map(train_chunk, jobs, shared=data, on_progress=reporter.advance):
@@ -303,8 +299,12 @@ def _check_same_model(run: Path, mcfg) -> None:
     def plain(d: dict) -> dict:  # tuples and lists compare equal after a YAML round trip
         return json.loads(json.dumps(d, default=str))
 
+    from fsr_cli.model.config import ModelConfig
+
     stored, now = rundir.read_config(run).get("model"), plain(asdict(mcfg))
-    if stored is not None and plain(stored) != now:
+    if stored is not None:  # as this fsr reads it (an earlier fsr wrote the recipe flat)
+        stored = plain(asdict(ModelConfig.from_dict(stored, source=str(run / rundir.CONFIG), stored=True)))
+    if stored is not None and stored != now:
         changed = sorted(k for k in set(stored) | set(now) if plain(stored).get(k) != now.get(k))
         raise UsageError(
             f"{run}: the model preset changed since this run started ({', '.join(changed)}); "
@@ -399,28 +399,6 @@ def device_for(cfg: TrainConfig) -> str:
     from fsr_cli.devices import resolve_device
 
     return resolve_device(cfg.device) if cfg.executor == "local" else cfg.device
-
-
-def train_run(
-    plan: Plan, *, run: Path | Callable[[], Path], argv=None, resume: bool = False, reporter=None
-) -> dict:
-    """Train a planned run: one seed (run_training) or several (seeds.run_seeds); returns its metrics.
-
-    One executor serves every seed (a local Ray instance is started once per run). `run` may be a
-    function that makes the run folder: it is called once the executor is up, so that an executor
-    that cannot start (a closed Ray address, no GPU) leaves no empty folder behind."""
-    executor = open_executor(plan.cfg)
-    try:
-        run = run() if callable(run) else run
-        if plan.cfg.seeds:
-            from fsr_cli.train.seeds import run_seeds
-
-            return run_seeds(
-                plan, run=run, argv=argv, resume=resume, reporter=reporter or Reporter(), executor=executor
-            )
-        return run_training(plan, run=run, argv=argv, resume=resume, reporter=reporter, executor=executor)
-    finally:
-        close(executor)
 
 
 def _record_final(run: Path, final: bool) -> None:

@@ -1,4 +1,4 @@
-"""Several seeds in one run directory (`fsr train --seeds 0,1,2`).
+"""Training a planned run (train_run): one seed, or several in one run directory (`--seeds 0,1,2`).
 
     RUN/config.yaml                 the run's configuration, with "seeds": [0, 1, 2]
     RUN/seeds/seed-<s>/...          one complete single-seed run per seed (folds, predictions, ...)
@@ -14,6 +14,7 @@ recomputed from the seeds' predictions.csv files, so `fsr evaluate RUN` reproduc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,10 +22,8 @@ import numpy as np
 
 from fsr_cli.errors import UsageError
 from fsr_cli.train import rundir
-
-SEEDS_DIR = "seeds"
-# what mean/std are taken of, per seed: the pooled figures and each dataset's UF1
-_FIGURES = ("uf1", "uar", "acc")
+from fsr_cli.train.executor import close
+from fsr_cli.train.runner import Plan, Reporter, open_executor, run_config_doc, run_training
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -46,18 +45,28 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def seed_dir(run: Path, seed: int) -> Path:
-    return Path(run) / SEEDS_DIR / f"seed-{seed}"
+def train_run(
+    plan: Plan, *, run: Path | Callable[[], Path], argv=None, resume: bool = False, reporter=None
+) -> dict:
+    """Train a planned run: one seed (run_training) or several (seeds.run_seeds); returns its metrics.
 
-
-def is_multi_seed(config: dict) -> bool:
-    return bool(config.get("seeds"))
+    One executor serves every seed (a local Ray instance is started once per run). `run` may be a
+    function that makes the run folder: it is called once the executor is up, so that an executor
+    that cannot start (a closed Ray address, no GPU) leaves no empty folder behind."""
+    executor = open_executor(plan.cfg)
+    try:
+        run = run() if callable(run) else run
+        if plan.cfg.seeds:
+            return run_seeds(
+                plan, run=run, argv=argv, resume=resume, reporter=reporter or Reporter(), executor=executor
+            )
+        return run_training(plan, run=run, argv=argv, resume=resume, reporter=reporter, executor=executor)
+    finally:
+        close(executor)
 
 
 def run_seeds(plan, *, run: Path, argv, resume: bool, reporter, executor=None) -> dict:
     """Train every seed of the plan into RUN/seeds/seed-<s>, then write the ensemble's outputs."""
-    from fsr_cli.train.runner import run_config_doc, run_training
-
     cfg = plan.cfg
     if not resume:
         doc = run_config_doc(
@@ -65,7 +74,7 @@ def run_seeds(plan, *, run: Path, argv, resume: bool, reporter, executor=None) -
         )
         rundir.write_yaml(run / rundir.CONFIG, {**doc, "seed": None, "seeds": list(cfg.seeds)})
     for s in cfg.seeds:
-        sub = seed_dir(run, s)
+        sub = rundir.seed_dir(run, s)
         one = replace(plan, cfg=replace(cfg, seed=s, seeds=()), fit=replace(plan.fit, seed=s))
         if reporter.log is not None:
             reporter.log(f"seed {s} ({cfg.seeds.index(s) + 1} of {len(cfg.seeds)})")
@@ -82,8 +91,9 @@ def run_seeds(plan, *, run: Path, argv, resume: bool, reporter, executor=None) -
 
 def write_ensemble_outputs(run: Path) -> dict:
     """predictions.csv (seed-averaged), metrics.json, theta.json, confusion.png, report.md at RUN."""
-    from fsr_cli.train import report, theta
-    from fsr_cli.train.evaluation import metrics_from_predictions
+    from fsr_cli.evaluation import metrics_from_predictions, report
+    from fsr_cli.evaluation.seeds import seed_predictions, seed_summary
+    from fsr_cli.train import theta
 
     config = rundir.read_config(run)
     per_seed = seed_predictions(run, config)
@@ -109,57 +119,11 @@ def write_ensemble_outputs(run: Path) -> dict:
     return metrics
 
 
-def seed_predictions(run: Path, config: dict) -> dict[int, dict]:
-    """Each seed's predictions.csv columns, checked to list the same samples in the same order."""
-    out: dict[int, dict] = {}
-    for s in config["seeds"]:
-        out[s] = rundir.read_predictions(seed_dir(run, s) / rundir.PREDICTIONS)
-    keys = {
-        s: [tuple(r) for r in zip(p["dataset"], p["subject"], p["clip"], strict=True)] for s, p in out.items()
-    }
-    ref = keys[config["seeds"][0]]
-    for s, k in keys.items():
-        if k != ref:
-            raise UsageError(
-                f"{seed_dir(run, s)}: its predictions list other samples than seed {config['seeds'][0]}'s; "
-                "the run folder is damaged, train it again"
-            )
-    return out
-
-
-def seed_summary(per_seed: dict[int, dict], config: dict) -> dict:
-    """{"seeds": [...], "per_seed": {s: figures}, "mean": figures, "std": figures}.
-
-    figures: pooled UF1 / UAR / Acc, each dataset's UF1, and "dataset_mean_uf1" (the mean of the
-    datasets' UF1, the LODO summary).
-    """
-    from fsr_cli.train.evaluation import metrics_from_predictions
-
-    table = {}
-    for s, preds in per_seed.items():
-        m = metrics_from_predictions(preds, config=config, intervals=False)  # figures only
-        fig = {k: m[k] for k in _FIGURES}
-        fig.update({f"uf1_{d}": v["uf1"] for d, v in m["per_dataset"].items()})
-        ds = [v["uf1"] for v in m["per_dataset"].values() if v["uf1"] is not None]
-        fig["dataset_mean_uf1"] = round(float(np.mean(ds)), 4) if ds else None
-        table[str(s)] = fig
-    names = list(next(iter(table.values())))
-
-    def agg(fn):
-        out = {}
-        for k in names:
-            vals = [t[k] for t in table.values() if t[k] is not None]
-            out[k] = round(float(fn(vals)), 4) if vals else None
-        return out
-
-    return {"seeds": list(config["seeds"]), "per_seed": table, "mean": agg(np.mean), "std": agg(np.std)}
-
-
 def merged_theta(run: Path, config: dict) -> dict:
     """theta.json over seeds: every seed's folds, keyed 'seed-<s>/<fold>'."""
     import json
 
-    docs = {s: json.loads((seed_dir(run, s) / rundir.THETA).read_text()) for s in config["seeds"]}
+    docs = {s: json.loads((rundir.seed_dir(run, s) / rundir.THETA).read_text()) for s in config["seeds"]}
     first = docs[config["seeds"][0]]
     doc = {k: v for k, v in first.items() if k not in ("folds", "final")}
     doc["folds"] = {f"seed-{s}/{f}": v for s, d in docs.items() for f, v in d["folds"].items()}

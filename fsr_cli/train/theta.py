@@ -53,9 +53,9 @@ def fold_thetas(history: list[dict]) -> dict:
 def start_angles(config: dict, fold: str) -> list[float]:
     """The angles a fold's model started from (degrees), as the engine drew them."""
     from fsr_cli.model.config import ModelConfig
-    from fsr_cli.train.engine import initial_model
+    from fsr_cli.train.foldwise import initial_model
 
-    cfg = ModelConfig.from_dict(config["model"])
+    cfg = ModelConfig.from_dict(config["model"], stored=True)
     if not cfg.trains_by_epoch:
         return []  # no network, no angle
     return initial_model(cfg, seed=config["fit"]["seed"], name=fold).thetas_deg()

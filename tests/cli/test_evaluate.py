@@ -112,8 +112,8 @@ def test_runs_side_by_side_say_what_they_were_trained_with_and_warn_when_unlike(
 def test_comparison_fits_80_columns_with_every_figure_whole():
     from rich.console import Console
 
-    from fsr_cli.train.evaluation import compare_runs, comparison_rows, evaluate_run
-    from fsr_cli.train.report import comparison_tables, difference_table
+    from fsr_cli.evaluation import compare_runs, comparison_rows, evaluate_run
+    from fsr_cli.evaluation.report import comparison_tables, difference_table
 
     runs = pb.shared_runs()
     paths = [runs[k] for k in ("soa", "oracle", "none")]
@@ -133,7 +133,7 @@ def test_comparison_fits_80_columns_with_every_figure_whole():
 
 def test_comparisons_warn_about_protocol_and_selection_not_an_svms_epochs(tmp_path):
     # issue 29 item 8: LOSO against LODO gave no word; the SVM always "differed in epoch budgets"
-    from fsr_cli.train.evaluation import comparison_rows, comparison_warnings, evaluate_run
+    from fsr_cli.evaluation import comparison_rows, comparison_warnings, evaluate_run
     from fsr_cli.train.runner import TrainConfig, plan_run, run_training
 
     runs = pb.shared_runs()

@@ -22,7 +22,7 @@ def test_unknown_preset_lists_the_presets():
 
 
 def test_overrides_and_unknown_keys():
-    assert load_preset("facesleuth-r", epochs=3, n_classes=5).epochs == 3
+    assert load_preset("facesleuth-r", epochs=3, n_classes=5).train.epochs == 3
     with pytest.raises(UsageError, match="unknown model setting"):
         load_preset("facesleuth-r", depth=12)
 
@@ -84,3 +84,30 @@ def test_every_preset_value_is_checked_when_the_preset_is_read(tmp_path, section
     with pytest.raises(UsageError) as err:
         load_preset(str(path))
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_removed_option_in_a_preset_is_one_line_naming_its_finding(tmp_path):
+    import yaml
+
+    doc = yaml.safe_load((PRESETS_DIR / "facesleuth-r.yaml").read_text())
+    doc["train"]["mixup"] = 0.0  # even at the value that left it off: the preset names it
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(UsageError) as err:
+        load_preset(str(path))
+    text = str(err.value)
+    assert "mixup (0.0) was removed after it was measured no better than the seeds' spread" in text
+    assert "LODO 0.646 / 0.659 against 0.662" in text and "Tried and removed" in text and "\n" not in text
+
+
+def test_a_stored_config_of_an_earlier_fsr_reads_as_this_ones():
+    """Checkpoints and config.yaml of earlier runs hold the recipe flat and the removed options at
+    the values that left them off: they rebuild the same network; a removed option that was on is
+    refused, since this fsr cannot compute what it did."""
+    cfg = load_preset("facesleuth-r")
+    old = {k: v for k, v in cfg.to_dict().items() if k != "train"} | dataclasses.asdict(cfg.train)
+    old |= {"mixup": 0.0, "swa_epochs": 0, "tta_shift": 0, "n_domains": 4, "cutout_p": 0.5}
+    assert ModelConfig.from_dict(old, stored=True) == cfg
+    with pytest.raises(UsageError, match=r"tta_shift \(2\) was removed"):
+        ModelConfig.from_dict(old | {"tta_shift": 2}, stored=True)
+    assert ModelConfig.from_dict(cfg.to_dict(), stored=True) == cfg

@@ -133,25 +133,3 @@ def test_median_standardisation_leaves_the_still_face_at_zero():
     background = standardise_maps(still, median=True)[..., :5, :5]
     torch.testing.assert_close(background, torch.zeros_like(background))  # the still face is 0
     assert standardise_maps(still)[..., :5, :5].abs().min() > 0.05  # the mean moves with the motion
-
-
-def test_tta_shift_averages_the_logits_of_the_shifted_flows_at_evaluation_only():
-    from fsr_cli.model.network import shifted_views
-
-    torch.manual_seed(0)
-    flow, app = torch.randn(2, 3, 28, 28), torch.randn(2, 1, 32, 32)
-    plain = build_model(load_preset("facesleuth-r"))
-    tta = build_model(load_preset("facesleuth-r", tta_shift=1))
-    tta.load_state_dict(plain.state_dict())
-    views = shifted_views(flow, 1)
-    assert len(views) == 5 and torch.equal(views[0], flow)
-    torch.testing.assert_close(views[1][..., 1:, :], flow[..., :-1, :])  # moved down one pixel ...
-    assert torch.all(views[1][..., 0, :] == 0)  # ... zero filled
-    torch.testing.assert_close(views[4][..., :, :-1], flow[..., :, 1:])  # moved left
-    with torch.no_grad():
-        torch.testing.assert_close(tta(flow, app), plain(flow, app))  # training mode: unchanged
-        want = torch.stack([plain(v, app) for v in views]).mean(0)
-        torch.testing.assert_close(tta.eval()(flow, app), want, atol=1e-5, rtol=1e-5)
-        assert (want - plain.eval()(flow, app)).abs().max() > 1e-4
-    with pytest.raises(UsageError, match="tta_shift"):
-        load_preset("ststnet", tta_shift=1)

@@ -11,14 +11,15 @@ from prepared_builders import EPOCHS, TINY, shared_data
 from sklearn.metrics import f1_score
 
 from fsr_cli.errors import UsageError
+from fsr_cli.evaluation import evaluate_run, paired_bootstrap, uf1_interval
 from fsr_cli.model.config import load_preset
 from fsr_cli.model.network import build_model
 from fsr_cli.train import rundir
-from fsr_cli.train.evaluation import evaluate_run, paired_bootstrap, uf1_interval
 from fsr_cli.train.protocols import inner_val_folds
 from fsr_cli.train.resume import config_from_run
-from fsr_cli.train.runner import Reporter, TrainConfig, plan_run, train_run
-from fsr_cli.train.seeds import parse_seeds, seed_dir
+from fsr_cli.train.rundir import seed_dir
+from fsr_cli.train.runner import Reporter, TrainConfig, plan_run
+from fsr_cli.train.seeds import parse_seeds, train_run
 from fsr_cli.train.selection import select_epoch
 
 
@@ -137,7 +138,7 @@ def test_seeds_keep_each_seed_and_average_their_probabilities(two_seeds):
 def test_seeds_table_keeps_row_names_and_whole_figures_at_80_columns(two_seeds):
     from rich.console import Console
 
-    from fsr_cli.train.report import seeds_table
+    from fsr_cli.evaluation.report import seeds_table
 
     _, metrics = two_seeds
     console = Console(width=80, record=True)

@@ -6,17 +6,10 @@ import torch
 
 from fsr_cli.errors import UsageError
 from fsr_cli.model.config import load_preset
-from fsr_cli.model.network import build_model, mirror_flow
+from fsr_cli.model.network import build_model
 from fsr_cli.model.toy import toy_flows
-from fsr_cli.train.engine import (
-    FitConfig,
-    Fold,
-    fit_folds,
-    fold_norm,
-    loss_floor,
-    predict_proba,
-    soa_blur_at,
-)
+from fsr_cli.train.engine import FitConfig, Fold, fit_folds, predict_proba
+from fsr_cli.train.foldwise import fold_norm, loss_floor, soa_blur_at
 
 
 def group_folds(groups: np.ndarray, n_folds: int) -> list[Fold]:
@@ -65,7 +58,7 @@ def test_results_shapes_history_and_progress(small_run, toy):
 
 
 def test_theta_starts_from_the_fold_seed_and_moves(small_run):
-    from fsr_cli.train.engine import fold_seed
+    from fsr_cli.train.foldwise import fold_seed
 
     cfg, fit, folds, res, _ = small_run
     starts = []
@@ -124,18 +117,20 @@ def test_flow_noise_is_drawn_per_fold_and_reproducible(toy):
     (alone,) = fit_folds(cfg, fit, **_arrays(toy), folds=folds[1:])
     assert np.array_equal(together[0].test_probs, again[0].test_probs)
     np.testing.assert_allclose(alone.test_probs, together[1].test_probs, atol=1e-4)
-    (clean,) = fit_folds(
-        load_preset("facesleuth-r", flow_noise_margin=0.0), fit, **_arrays(toy), folds=folds[1:]
-    )
+    quiet = load_preset("facesleuth-r", flow_noise_margin=0.0)
+    quiet_fit = FitConfig.from_model(quiet, seed=2, epochs=2, batch_size=16)
+    (clean,) = fit_folds(quiet, quiet_fit, **_arrays(toy), folds=folds[1:])
     assert np.abs(clean.test_probs - alone.test_probs).max() > 1e-3  # the noise reached training
 
 
 def test_loss_floor_is_the_entropy_of_the_smoothed_labels():
     # 3 classes, smoothing 0.1: targets 14/15, 1/30, 1/30
-    assert loss_floor(load_preset("facesleuth-r")) == pytest.approx(
+    cfg = load_preset("facesleuth-r")
+    assert loss_floor(cfg, cfg.train) == pytest.approx(
         -(14 / 15 * math.log(14 / 15) + 2 / 30 * math.log(1 / 30))
     )
-    assert loss_floor(load_preset("facesleuth-r", label_smoothing=0.0)) == 0.0
+    plain = load_preset("facesleuth-r", label_smoothing=0.0)
+    assert loss_floor(plain, plain.train) == 0.0
 
 
 @pytest.mark.parametrize(("margin", "expected"), [(100.0, [0.0, 0.5, 1.0]), (1e-9, [0.0, 0.0, 0.0])])
@@ -147,7 +142,7 @@ def test_flow_noise_rises_only_while_the_training_loss_sits_near_its_floor(toy, 
     folds = group_folds(toy["groups"], 4)[:2]
     for r in fit_folds(cfg, fit, **_arrays(toy), folds=folds):
         assert [h["flow_noise"] for h in r.history] == expected
-        assert min(h["loss"] for h in r.history) > loss_floor(cfg) + 1e-9
+        assert min(h["loss"] for h in r.history) > loss_floor(cfg, fit) + 1e-9
 
 
 @pytest.mark.parametrize("epochs", [1, 2, 5, 30])
@@ -236,317 +231,6 @@ def test_bad_inputs_are_usage_errors(toy):
         )
     with pytest.raises(UsageError, match=r"labels must lie in \[0, 3\)"):
         fit_folds(cfg, fit, flow=toy["flow"], app=toy["app"], y=toy["y"] + 5, folds=folds)
-
-
-def test_mirror_sym_makes_the_network_exactly_mirror_invariant(toy):
-    torch.manual_seed(0)
-    flow = torch.as_tensor(toy["flow"][:8]) + 0.3  # an offset, as a fold's normalisation leaves
-    app = torch.as_tensor(toy["app"][:8])
-    sym = build_model(load_preset("facesleuth-r", mirror_sym=True)).eval()
-    plain = build_model(load_preset("facesleuth-r")).eval()
-    plain.load_state_dict(sym.state_dict())
-    with torch.no_grad():
-        mirrored = (mirror_flow(flow), app.flip(-1))
-        torch.testing.assert_close(sym(flow, app), sym(*mirrored), atol=1e-5, rtol=1e-4)
-        assert (plain(flow, app) - plain(*mirrored)).abs().max() > 1e-3  # not so without it
-        # mirroring twice is the identity: u is negated and flipped back
-        torch.testing.assert_close(mirror_flow(mirror_flow(flow)), flow)
-    with pytest.raises(UsageError, match="mirror_sym needs flow_norm"):
-        load_preset("facesleuth-r", mirror_sym=True, flow_norm="fold")
-
-
-@pytest.mark.parametrize(
-    "option",
-    [
-        {"mixup": 0.4},
-        {"swa_epochs": 2},
-        {"flip_aug": True},
-        {"app_drop": 0.5},
-        {"rot_aug": 15.0, "scale_aug": 0.1},
-        {"cutout": 8},
-        {"head_dropout": 0.3},
-        {"sam_rho": 0.05},
-        {"focal_gamma": 2.0},
-    ],
-)
-def test_mixup_averaging_flips_warps_and_blanks_change_training_and_stay_per_fold(toy, option):
-    cfg = load_preset("facesleuth-r", **option)
-    fit = FitConfig.from_model(cfg, seed=4, epochs=3, batch_size=16)
-    folds = group_folds(toy["groups"], 4)[:2]
-    together = fit_folds(cfg, fit, **_arrays(toy), folds=folds)
-    (alone,) = fit_folds(cfg, fit, **_arrays(toy), folds=folds[1:])
-    np.testing.assert_allclose(alone.test_probs, together[1].test_probs, atol=1e-4)
-    (plain,) = fit_folds(load_preset("facesleuth-r"), fit, **_arrays(toy), folds=folds[1:])
-    assert np.abs(plain.test_probs - alone.test_probs).max() > 1e-3
-
-
-def test_sharpness_aware_gradient_is_taken_at_each_folds_own_ascent_point():
-    from fsr_cli.train.engine import _Folds
-
-    st = _Folds.__new__(_Folds)  # the SAM step alone, on a per-fold quartic loss
-    st.cfg = load_preset("facesleuth-r", sam_rho=0.5)
-    w0 = torch.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
-    st.params = {"w": w0.clone().requires_grad_(True), "theta": torch.ones(3, requires_grad=True)}
-
-    def losses():
-        return (st.params["w"] ** 4).sum(1) + st.params["theta"] ** 2  # (F,)
-
-    g = dict(zip(st.params, torch.autograd.grad(losses().sum(), list(st.params.values())), strict=True))
-    active = torch.tensor([1.0, 1.0, 0.0])  # the last fold sits out this step
-    at = st.sharpness_aware(g, active, lambda: (losses(),))
-    norm = (g["w"] ** 2).sum(1).add(g["theta"] ** 2).sqrt()  # each fold's own gradient norm
-    moved_w = w0 + 0.5 * g["w"] / norm[:, None] * active[:, None]
-    moved_t = 1.0 + 0.5 * g["theta"] / norm * active
-    torch.testing.assert_close(at["w"], 4 * moved_w**3)
-    torch.testing.assert_close(at["theta"], 2 * moved_t)
-    torch.testing.assert_close(at["w"][2], g["w"][2])  # a fold sitting out: its plain gradient
-    torch.testing.assert_close(st.params["w"].detach(), w0)  # the weights are put back
-    with pytest.raises(UsageError, match="sam_rho must be >= 0"):
-        load_preset("facesleuth-r", sam_rho=-0.1)
-
-
-def test_domain_adversarial_training_changes_training_and_stays_per_fold(toy):
-    cfg = load_preset("facesleuth-r", domain_adv=1.0)
-    fit = FitConfig.from_model(cfg, seed=4, epochs=3, batch_size=16)
-    folds = group_folds(toy["groups"], 4)[:2]
-    domain = np.where(toy["groups"] % 2 == 0, "casme2", "samm")  # two datasets in every fold
-    together = fit_folds(cfg, fit, **_arrays(toy), folds=folds, domain=domain)
-    (alone,) = fit_folds(cfg, fit, **_arrays(toy), folds=folds[1:], domain=domain)
-    np.testing.assert_allclose(alone.test_probs, together[1].test_probs, atol=1e-4)
-    (plain,) = fit_folds(load_preset("facesleuth-r"), fit, **_arrays(toy), folds=folds[1:], domain=domain)
-    assert np.abs(plain.test_probs - alone.test_probs).max() > 1e-3
-    assert "domain_head.weight" in alone.state_dict  # saved with the model, read by nothing else
-    narrow = load_preset("facesleuth-r", domain_adv=1.0, n_domains=2)
-    with pytest.raises(UsageError, match="more than n_domains 2; set n_domains: 3 in the preset"):
-        fit_folds(narrow, fit, **_arrays(toy), folds=folds, domain=toy["groups"] % 3)
-    for other in ({"mirror_sym": True}, {"mixup": 0.4}):
-        with pytest.raises(UsageError, match="domain_adv is for arch facesleuth-r without mirror_sym or mix"):
-            load_preset("facesleuth-r", domain_adv=0.5, **other)
-
-
-def test_the_gradient_reversal_turns_the_domain_heads_pull_on_the_features():
-    from fsr_cli.model.network import build_model
-
-    torch.manual_seed(0)
-    model = build_model(load_preset("facesleuth-r", domain_adv=1.0))
-    flow, app = torch.randn(6, 3, 28, 28), torch.randn(6, 1, 32, 32)
-    logits, dom = model(flow, app, adv=torch.tensor(0.5))
-    torch.testing.assert_close(logits, model(flow, app))  # the classification path is unchanged
-    first = model.motion.stages[0].conv.weight
-    (g_rev,) = torch.autograd.grad(dom.sum(), first)
-    z = model.ln(torch.cat([model.proj_motion(model.motion(flow)), model.proj_app(model.appearance(app))], 1))
-    (g_plain,) = torch.autograd.grad(model.domain_head(z).sum(), first)
-    torch.testing.assert_close(g_rev, -0.5 * g_plain)  # the features are pushed to confuse the head
-    head = model.domain_head.weight
-    (g_head,) = torch.autograd.grad(model(flow, app, adv=torch.tensor(0.5))[1].sum(), head)
-    (g_head_plain,) = torch.autograd.grad(model.domain_head(z).sum(), head)
-    torch.testing.assert_close(g_head, g_head_plain)  # while the head itself learns as usual
-
-
-def test_focal_loss_scales_each_class_term_and_reports_the_plain_cross_entropy():
-    from fsr_cli.train.engine import _Folds
-
-    st = _Folds.__new__(_Folds)
-    st.cfg = load_preset("facesleuth-r", focal_gamma=2.0, label_smoothing=0.0)
-    logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]])  # (F=1, B=2, K=3)
-    y, w, on = torch.tensor([[0, 2]]), torch.ones(1, 2), torch.ones(1)
-    p = logits.softmax(-1)[0, [0, 1], [0, 2]]
-    torch.testing.assert_close(st.loss(logits, y, w, on), (-((1 - p) ** 2) * p.log()).mean().view(1))
-    torch.testing.assert_close(st.loss(logits, y, w, on, focal=False), -p.log().mean().view(1))
-    with pytest.raises(UsageError, match="focal_gamma must be >= 0"):
-        load_preset("facesleuth-r", focal_gamma=-1.0)
-
-
-def test_weight_averaging_keeps_the_mean_of_the_last_epochs_weights():
-    from fsr_cli.train.engine import _Folds
-
-    st = _Folds.__new__(_Folds)  # the averaging alone, on weights set by hand
-    st.params, st.swa, st.swa_n = {"w": torch.zeros(2, 3)}, {}, 0
-    for k, value in enumerate([1.0, 2.0, 6.0]):
-        st.params["w"].fill_(value)
-        st.average_weights(last=k == 2)
-    torch.testing.assert_close(st.params["w"], torch.full((2, 3), 3.0))
-    with pytest.raises(UsageError, match="swa_epochs"):
-        load_preset("facesleuth-r", swa_epochs=31)
-
-
-def test_an_epoch_budget_below_the_averaged_epochs_is_refused_naming_the_fix(tmp_path):
-    from fsr_cli.train.runner import TrainConfig, resolve
-
-    run = dict(datasets=[tmp_path], protocol="loso", model_overrides={"swa_epochs": 10})
-    with pytest.raises(UsageError, match=r"--epochs 5: .* last 10 epochs.*give --epochs 10 or more"):
-        resolve(TrainConfig(**run, epochs=5))
-    _, fit = resolve(TrainConfig(**run, epochs=10))  # the whole budget averaged: allowed
-    assert fit.epochs == 10
-
-
-def test_flip_aug_mirrors_the_raw_face_in_each_folds_normalised_units():
-    st = _two_fold_stats()
-    st.stat.update(app_mean=torch.zeros(2, 1), app_std=torch.ones(2, 1))
-    raw = torch.randn(10, 3, 6, 6, generator=torch.Generator().manual_seed(0))
-    app = torch.randn(10, 1, 4, 4, generator=torch.Generator().manual_seed(1))
-    idx = torch.arange(10).view(2, 5)
-    flow_n, app_n = st.normalised(raw, app, idx)
-    flipped, app_f = st.flip(flow_n, app_n, np.array([True, False]))
-    mirrored_n, mirrored_app = st.normalised(mirror_flow(raw), app.flip(-1), idx)
-    chosen = [(flipped[0, b] - flow_n[0, b]).abs().max() > 0 for b in range(5)]
-    assert 0 < sum(chosen) < 5  # a random part of the active fold's batch
-    for b in range(5):
-        want = mirrored_n[0, b] if chosen[b] else flow_n[0, b]
-        torch.testing.assert_close(flipped[0, b], want)  # exactly the mirrored raw face, normalised
-        torch.testing.assert_close(app_f[0, b], mirrored_app[0, b] if chosen[b] else app_n[0, b])
-    torch.testing.assert_close(flipped[1], flow_n[1])  # a fold sitting out is left alone
-
-
-def test_class_balance_power_interpolates_between_plain_and_inverse_frequency_weights(toy):
-    y = toy["y"]
-    keep = np.flatnonzero((y == 0) | (np.arange(len(y)) % 3 == 0))  # class 0 three times as common
-    fold = Fold("skewed", keep[:-8], keep[-8:])
-    assert np.bincount(y[fold.train_idx]).std() > 5
-
-    def probs(**option):
-        cfg = load_preset("facesleuth-r", **option)
-        fit = FitConfig.from_model(cfg, seed=2, epochs=2, batch_size=16)
-        return fit_folds(cfg, fit, **_arrays(toy), folds=[fold])[0].test_probs
-
-    np.testing.assert_array_equal(probs(class_balance_power=0.0), probs(class_balance=False))
-    full, half = probs(), probs(class_balance_power=0.5)
-    assert np.abs(half - full).max() > 1e-3 and np.abs(half - probs(class_balance=False)).max() > 1e-3
-    with pytest.raises(UsageError, match="class_balance_power"):
-        load_preset("facesleuth-r", class_balance_power=-1)
-
-
-def test_app_drop_blanks_a_random_part_of_the_active_folds_faces_only():
-    from types import SimpleNamespace
-
-    from fsr_cli.train.engine import _Folds
-
-    st = _Folds.__new__(_Folds)
-    st.device, st.cfg = "cpu", load_preset("facesleuth-r", app_drop=0.5)
-    st.streams = [SimpleNamespace(rng=np.random.default_rng(s)) for s in (0, 1)]
-    app = torch.randn(2, 200, 1, 4, 4, generator=torch.Generator().manual_seed(0))
-    out = st.blank_faces(app, np.array([True, False]))
-    blank = (out[0] == 0).flatten(1).all(1)
-    assert 60 < int(blank.sum()) < 140  # about half of the active fold's faces ...
-    torch.testing.assert_close(out[0][~blank], app[0][~blank])  # ... the others untouched
-    torch.testing.assert_close(out[1], app[1])  # a fold sitting out is left alone
-    with pytest.raises(UsageError, match="app_drop"):
-        load_preset("facesleuth-r", app_drop=1.0)
-
-
-def _two_fold_stats():
-    from types import SimpleNamespace
-
-    from fsr_cli.train.engine import _Folds
-
-    st = _Folds.__new__(_Folds)  # the augmentation alone, with two folds' statistics set by hand
-    st.device = "cpu"
-    st.streams = [SimpleNamespace(rng=np.random.default_rng(s)) for s in (0, 1)]
-    st.stat = {
-        "flow_mean": torch.tensor([[0.3, -0.2, 0.1], [-1.0, 0.3, 0.0]]),
-        "flow_std": torch.tensor([[2.0, 1.5, 1.0], [0.5, 2.0, 1.0]]),
-    }
-    return st
-
-
-def test_warp_turns_the_motion_vectors_with_the_face():
-    # A patch right of centre moving outward (u = 1): rotated about the centre, it must still
-    # move outward from the centre wherever it lands, and its strain is only carried along.
-    st = _two_fold_stats()
-    st.cfg = load_preset("facesleuth-r", rot_aug=60.0, scale_aug=0.15)
-    H = 28
-    yy, xx = torch.meshgrid(
-        torch.arange(H, dtype=torch.float32), torch.arange(H, dtype=torch.float32), indexing="ij"
-    )
-    patch = (((xx - 21) ** 2 + (yy - 13.5) ** 2) < 6).float()
-    raw = torch.zeros(2, 16, 3, H, H)
-    raw[:, :, 0], raw[:, :, 2] = patch, 2 * patch
-    m, sd = st.stat["flow_mean"].view(2, 1, 3, 1, 1), st.stat["flow_std"].view(2, 1, 3, 1, 1)
-    out = st.warp((raw - m) / sd, np.array([True, False])) * sd + m
-    turned = 0
-    for b in range(16):
-        u, v, strain = out[0, b]
-        w = strain.clamp(min=0)
-        cx, cy = (w * xx).sum() / w.sum(), (w * yy).sum() / w.sum()
-        radial = torch.stack([cx - 13.5, cy - 13.5])
-        flow = torch.stack([(w * u).sum(), (w * v).sum()]) / w.sum()
-        cos = torch.dot(radial, flow) / (radial.norm() * flow.norm())
-        assert cos > 0.99  # the vectors still point away from the centre
-        # resampled alike, then only (u, v) turned: |(u, v)| is still half the strain everywhere
-        torch.testing.assert_close(torch.hypot(u, v), strain / 2, atol=1e-5, rtol=0)
-        turned += abs(float(torch.atan2(radial[1], radial[0]))) > 0.1
-    assert turned >= 8  # random angles, most of them away from 0
-    torch.testing.assert_close(out[1], raw[1], atol=1e-5, rtol=0)  # a fold sitting out is left alone
-
-
-def test_cutout_blanks_one_square_of_the_active_folds_flow():
-    st = _two_fold_stats()
-    st.cfg = load_preset("facesleuth-r", cutout=6, cutout_p=0.5)
-    flow = torch.randn(2, 200, 3, 12, 12, generator=torch.Generator().manual_seed(0))
-    out = st.cut_out(flow, np.array([True, False]))
-    blanked = (out[0] == 0).all(1)  # (B, H, W): zero in all three maps
-    hit = blanked.flatten(1).any(1)
-    assert 60 < int(hit.sum()) < 140  # about half of the active fold's samples
-    for b in np.flatnonzero(hit.numpy()):
-        rows, cols = blanked[b].any(1).nonzero().squeeze(1), blanked[b].any(0).nonzero().squeeze(1)
-        assert len(rows) <= 6 and len(cols) <= 6  # one square, clipped at the border
-        assert int(blanked[b].sum()) == len(rows) * len(cols)
-    torch.testing.assert_close(out[0][~hit], flow[0][~hit])  # the others untouched
-    torch.testing.assert_close(out[1], flow[1])  # a fold sitting out is left alone
-    with pytest.raises(UsageError, match="cutout"):
-        load_preset("facesleuth-r", cutout=4, cutout_p=1.5)
-    with pytest.raises(UsageError, match="rot_aug"):
-        load_preset("facesleuth-r", rot_aug=-1.0)
-
-
-def test_head_dropout_is_refused_where_it_cannot_be_honoured():
-    with pytest.raises(UsageError, match=r"head_dropout must lie in \[0, 1\)"):
-        load_preset("facesleuth-r", head_dropout=1.0)
-    with pytest.raises(UsageError, match="head_dropout is for arch facesleuth-r; set it to 0 for ststnet"):
-        load_preset("ststnet", head_dropout=0.2)
-
-
-def test_tta_shift_changes_the_test_predictions_not_the_training(toy):
-    folds = group_folds(toy["groups"], 4)[:1]
-    runs = {}
-    for shift in (0, 1):
-        cfg = load_preset("facesleuth-r", tta_shift=shift)
-        fit = FitConfig.from_model(cfg, seed=4, epochs=2, batch_size=16)
-        (runs[shift],) = fit_folds(cfg, fit, **_arrays(toy), folds=folds)
-    assert [h["loss"] for h in runs[0].history] == [h["loss"] for h in runs[1].history]
-    for k, v in runs[0].state_dict.items():
-        torch.testing.assert_close(runs[1].state_dict[k], v)
-    assert np.abs(runs[0].test_probs - runs[1].test_probs).max() > 1e-4
-    model = build_model(load_preset("facesleuth-r", tta_shift=1))
-    model.load_state_dict(runs[1].state_dict)
-    np.testing.assert_allclose(
-        predict_proba([(model, runs[1].norm)], toy["flow"][folds[0].test_idx], toy["app"][folds[0].test_idx]),
-        runs[1].test_probs,
-        atol=1e-5,
-    )
-
-
-def test_balance_datasets_weighs_every_dataset_and_its_classes_alike():
-    from fsr_cli.train.engine import sample_weights
-
-    y = np.array([0] * 30 + [1] * 10 + [2] * 20 + [0] * 5 + [1] * 5 + [2] * 10)  # two datasets
-    domain = np.array(["big"] * 60 + ["small"] * 20)
-    train = np.arange(80)
-    plain = sample_weights(load_preset("facesleuth-r"), y, domain, train)
-    for c in range(3):  # class balance alone: every class weighs the same in total
-        assert plain[y == c].sum() == pytest.approx(80 / 3)
-    cells = sample_weights(load_preset("facesleuth-r", balance_datasets=True), y, domain, train)
-    for d in ("big", "small"):
-        assert cells[domain == d].sum() == pytest.approx(40)  # every dataset the same in total ...
-        for c in range(3):  # ... and each of its classes
-            assert cells[(domain == d) & (y == c)].sum() == pytest.approx(80 / 6)
-    one = sample_weights(load_preset("facesleuth-r", balance_datasets=True), y, np.zeros(80, int), train)
-    np.testing.assert_allclose(one, plain)  # one dataset: plain class balance
-    np.testing.assert_array_equal(
-        sample_weights(load_preset("facesleuth-r", class_balance=False), y, domain, train), 1
-    )
-    with pytest.raises(UsageError, match="balance_datasets needs class_balance"):
-        load_preset("facesleuth-r", balance_datasets=True, class_balance=False)
 
 
 def test_a_loss_that_turns_non_finite_stops_naming_the_fold_and_epoch(toy):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fsr_cli.train.metrics import pooled_metrics, score
+from fsr_cli.evaluation import pooled_metrics, score
 
 CLASSES = ["negative", "positive", "surprise"]
 

@@ -8,7 +8,8 @@ from prepared_builders import EPOCHS, TINY, shared_data, shared_runs
 from test_runner import assert_same_predictions
 
 from fsr_cli.train.executor import JobFailed, RayExecutor
-from fsr_cli.train.runner import Reporter, TrainConfig, plan_run, train_run
+from fsr_cli.train.runner import Reporter, TrainConfig, plan_run
+from fsr_cli.train.seeds import train_run
 
 
 def square_job(shared, job, progress):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from fsr_cli.train.evaluation import BOOTSTRAP_DRAWS
+from fsr_cli.evaluation.bootstrap import BOOTSTRAP_DRAWS
 from fsr_cli.train.selection import is_leaky
 
 

@@ -15,6 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fsr_cli.errors import UsageError
+from fsr_cli.evaluation.bootstrap import uf1_interval
+from fsr_cli.model.config import model_label
+from fsr_cli.train.selection import is_leaky
+
 
 def _round(x: float) -> float:
     return round(float(x), 6)
@@ -93,3 +98,38 @@ def pooled_metrics(
         for f in sorted(set(fold.tolist()))
     }
     return doc
+
+
+def metrics_from_predictions(preds: dict[str, np.ndarray], *, config: dict, intervals: bool = True) -> dict:
+    """The metrics.json document of a run from predictions.csv's columns and config.yaml; without
+    `intervals`, the UF1 intervals over subjects are left out (callers that keep only the figures)."""
+    classes = list(config["classes"])
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted(set(preds["true"]) - set(index) | set(preds["pred"]) - set(index))
+    if unknown:
+        raise UsageError(f"predictions.csv names classes {unknown} that are not in config.yaml {classes}")
+    y_true = np.array([index[c] for c in preds["true"]], dtype=np.int64)
+    y_pred = np.array([index[c] for c in preds["pred"]], dtype=np.int64)
+    doc = pooled_metrics(
+        y_true=y_true, y_pred=y_pred, classes=classes, dataset=preds["dataset"], fold=preds["fold"]
+    )
+    if intervals:
+        subjects = np.array([f"{d}/{s}" for d, s in zip(preds["dataset"], preds["subject"], strict=True)])
+        doc["uf1_ci95"] = uf1_interval(y_true, y_pred, subjects, len(classes))
+        for name, m in doc["per_dataset"].items():
+            here = preds["dataset"] == name
+            m["uf1_ci95"] = uf1_interval(y_true[here], y_pred[here], subjects[here], len(classes))
+    selection = config["selection"]["label"]
+    return {
+        "uf1": doc.pop("uf1"),
+        "uar": doc.pop("uar"),
+        "acc": doc.pop("acc"),
+        "selection": selection,
+        "leakage": is_leaky(selection),
+        "protocol": config["protocol"],
+        "labels": config["labels"],
+        "model": model_label(config),
+        "datasets": [d["name"] for d in config["datasets"]],
+        "excluded": config.get("excluded", {}),
+        **doc,
+    }

@@ -1,0 +1,75 @@
+"""The --csv results table of `fsr predict`: one row per clip (failed clips too), written only
+where it replaces nothing but an earlier table of fsr's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fsr_cli.errors import FsrError, UsageError
+
+
+def csv_rows(results: list[dict], classes: tuple[str, ...]) -> list[list]:
+    """The results table of --csv: a header row, then one row per clip (failed clips too)."""
+    header = ["clip", "status", "label", *(f"p_{c}" for c in classes), "onset_frame", "onset_s"]
+    header += ["apex_frame", "apex_s", "apex_source", "face_left", "face_top", "face_right", "face_bottom"]
+    header += ["fps", "elapsed_s", "error"]
+    rows = [header]
+    for r in results:
+        if "error" in r:
+            rows.append([r["clip"], "failed", *[""] * (len(header) - 3), r["error"]])
+            continue
+        probs = [f"{r['probabilities'][c]:.6f}" for c in classes]
+        on, ap = r["onset"], r["apex"]
+        rows.append(
+            [r["clip"], "ok", r["label"], *probs, on["frame"], on["time_s"], ap["frame"], ap["time_s"]]
+            + [ap["source"], *r["face"]["box"], r["fps"], r["elapsed_s"], ""]
+        )
+    return rows
+
+
+def check_csv_target(path: Path, clips: list[Path]) -> None:
+    """Refuse a --csv that would replace an input clip, a folder, or a file that is not a results
+    table fsr wrote (`--csv clips/*.mp4` gives --csv the first clip): checked before any work.
+
+    Raises:
+        UsageError: naming the file and the fix.
+    """
+    path = Path(path)
+    if any(path.resolve() == Path(c).resolve() for c in clips):
+        raise UsageError(
+            f"--csv {path} is one of the clips to predict; give a new file, e.g. --csv results.csv"
+        )
+    if path.is_dir():
+        raise UsageError(f"--csv {path} is a folder; give a file, e.g. --csv {path / 'results.csv'}")
+    if path.exists():
+        try:
+            with open(path, encoding="utf-8") as f:
+                first = f.readline(4096)
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        if not first.startswith(CSV_HEADER):
+            raise UsageError(
+                f"--csv {path} exists and is not a results table fsr wrote; fsr replaces only its own, "
+                "give a new file"
+            )
+
+
+CSV_HEADER = "clip,status,label,"  # how every results table fsr writes begins
+
+
+def write_csv(path: Path, results: list[dict], classes: tuple[str, ...]) -> None:
+    """Write the --csv results table (atomic: a unique temporary, then a rename; on a full disk
+    the temporary is removed and the error names the file)."""
+    import csv
+    import io
+
+    from fsr_cli.files import atomic_write
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(csv_rows(results, classes))
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FsrError(f"{path.parent}: could not be made ({exc.strerror or exc})") from None
+    atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
