@@ -7,12 +7,12 @@ _fsr() {
         w="${COMP_WORDS[i]}"
         [[ "$w" == -* ]] && continue
         case "${path:+$path }$w" in
-            "checks"|"synth"|"index"|"preprocess"|"import-flow"|"train"|"evaluate"|"predict"|"cache"|"cache ls"|"cache info"|"cache clear"|"theta"|"theta show"|"theta maps") path="${path:+$path }$w" ;;
+            "checks"|"synth"|"index"|"preprocess"|"import-flow"|"train"|"evaluate"|"bench"|"predict"|"cache"|"cache ls"|"cache info"|"cache clear"|"theta"|"theta show"|"theta maps") path="${path:+$path }$w" ;;
         esac
     done
     case "$path" in
         "")
-            COMPREPLY=($(compgen -W '--version --debug --help -h checks synth index preprocess import-flow train evaluate predict cache theta' -- "$cur"))
+            COMPREPLY=($(compgen -W '--version --debug --help -h checks synth index preprocess import-flow train evaluate bench predict cache theta' -- "$cur"))
             ;;
         "checks")
             COMPREPLY=($(compgen -W '--json --help -h' -- "$cur"))
@@ -81,6 +81,22 @@ _fsr() {
             ;;
         "evaluate")
             COMPREPLY=($(compgen -W '--json --help -h' -- "$cur"))
+            [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            ;;
+        "bench")
+            case "$prev" in
+                --models) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --protocols) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --seeds) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --executor) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --ray-address) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--models --protocols --seeds --labels --out --workers --executor --ray-address --device --cache-dir --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "predict")

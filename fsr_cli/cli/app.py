@@ -9,6 +9,7 @@ import typer
 
 from fsr_cli import __version__
 from fsr_cli.cli import (
+    cmd_bench,
     cmd_cache,
     cmd_checks,
     cmd_evaluate,
@@ -71,6 +72,7 @@ app.command("import-flow")(cmd_import_flow.import_flow)
 app.add_typer(cmd_cache.app, name="cache")
 app.command("train")(cmd_train.train)
 app.command("evaluate")(cmd_evaluate.evaluate)
+app.command("bench")(cmd_bench.bench)
 app.command("predict")(cmd_predict.predict)
 cmd_theta.app.command("maps")(cmd_theta_maps.maps)
 app.add_typer(cmd_theta.app, name="theta")

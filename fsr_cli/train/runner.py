@@ -44,6 +44,7 @@ class TrainConfig:
     cache_dir: Path | None = None
     final: bool = False
     model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. tiny widths in tests
+    record_epochs: bool = False  # keep every epoch's test probabilities (fsr bench's leak figure)
 
 
 @dataclass
@@ -105,7 +106,7 @@ def resolve(cfg: TrainConfig):
         mcfg,
         seed=cfg.seed,
         epochs=cfg.epochs or mcfg.train.epochs,
-        record_test_each_epoch=cfg.select in ("test-oracle", "inner-val"),
+        record_test_each_epoch=cfg.record_epochs or cfg.select in ("test-oracle", "inner-val"),
     )
     return mcfg, fit
 
