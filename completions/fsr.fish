@@ -43,7 +43,7 @@ complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l force -d 'Replac
 complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l json -d 'Print one JSON document on stdout (logs go to stderr)'
 complete -c fsr -n '__fish_seen_subcommand_from import-flow' -l help -s h -d 'Show help and exit'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l protocol -r -F -d 'loso (leave one subject out) or lodo (leave one dataset out); required unless --resume'
-complete -c fsr -n '__fish_seen_subcommand_from train' -l model -r -F -d 'Preset (default facesleuth-r; one of appearance-only, cva, facesleuth-public, facesleuth-r, facesleuth-r-search, motion-only, no-orientation, offapexnet, ststnet, svm-flow, svm-flow-std) or a YAML file'
+complete -c fsr -n '__fish_seen_subcommand_from train' -l model -r -F -d 'Preset (default facesleuth-r; one of appearance-only, cva, facesleuth-public, facesleuth-r, facesleuth-r-search, motion-only, no-orientation, offapexnet, ststnet, svm-flow, svm-flow-std), a YAML file, or a plugin FILE.py -Class'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l labels -r -F -d 'Label set - composite (default), casme2-5, samm-5'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l epochs -r -F -d 'Epoch budget (default - the presets)'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l seed -r -F -d 'Random seed (default 0; recorded)'

@@ -41,7 +41,8 @@ def train(
         str | None,
         typer.Option(
             "--model",
-            help=f"Preset (default facesleuth-r; one of {', '.join(list_presets())}) or a YAML file.",
+            help=f"Preset (default facesleuth-r; one of {', '.join(list_presets())}), a YAML file, "
+            "or a plugin FILE.py:Class.",
         ),
     ] = None,
     labels: Annotated[
