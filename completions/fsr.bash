@@ -55,8 +55,9 @@ _fsr() {
                 --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --channels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --face-size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--out -o --channels --size --force --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--out -o --channels --size --face-size --force --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "train")

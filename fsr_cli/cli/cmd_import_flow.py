@@ -31,6 +31,15 @@ def import_flow(
         int | None,
         typer.Option("--size", help="Resize flows to SIZE x SIZE (default: the first image's size)."),
     ] = None,
+    face_size: Annotated[
+        int | None,
+        typer.Option(
+            "--face-size",
+            min=8,
+            max=1024,
+            help="Side of the stored appearance image (default: its own, at most 256).",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -41,7 +50,8 @@ def import_flow(
 ) -> None:
     """Import precomputed flow images (u, v, strain scaled 0-255) as a dataset `fsr train` accepts.
 
-    Flows are stored as float32 in [0, 1] (prepared.json says scaled=true); appearance images as grey.
+    Flows are stored as float32 in [0, 1] (prepared.json says scaled=true); appearance images as grey,
+    at their own resolution (at most 256 px, or --face-size): training resizes them to the preset's.
 
     Bad rows (missing file, unknown label, unreadable image) are listed by CSV row and skipped; exit 3
     (exit 1 when no row could be imported).
@@ -53,7 +63,7 @@ def import_flow(
 
     from fsr_cli.preprocess.importer import ImportConfig, import_csv, read_rows
 
-    config = ImportConfig(channels=channels, size=size, force=force)
+    config = ImportConfig(channels=channels, size=size, face_size=face_size, force=force)
     total = len(read_rows(labels)) if labels.is_file() else None
     with Progress(
         TextColumn("import"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True

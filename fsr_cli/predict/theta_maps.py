@@ -136,18 +136,26 @@ def _axis_line(ax, theta_deg: float, size: int) -> None:
     )
 
 
-def _face_panel(ax, arrays: dict) -> None:
+def _face_panel(ax, arrays: dict, scaled: bool = False) -> None:
+    """The aligned apex face with the onset -> apex flow as arrows; an imported flow holds 0-1
+    scaled intensities of u and v, not displacements, so it gets no arrows (the title says so)."""
     face, flow = arrays["apex"], arrays["flow"]
-    size = face.shape[0]
-    step = max(2, size // QUIVER_ARROWS)
     ax.imshow(face, cmap="gray", vmin=0, vmax=255)
-    grid = np.arange(step // 2, size, step)
+    if scaled:
+        ax.set_title("aligned apex face\n(imported flow: 0-1 scaled, no displacement arrows)", fontsize=9)
+        return
+    size, side = face.shape[0], flow.shape[-1]
+    k = size / side  # face pixels per flow pixel (1 for preprocessed data)
+    step = max(2, side // QUIVER_ARROWS)
+    grid = np.arange(step // 2, side, step)
     xs, ys = np.meshgrid(grid, grid)
-    u, v = flow[0][ys, xs], flow[1][ys, xs]
+    u, v = flow[0][ys, xs] * k, flow[1][ys, xs] * k
     peak = float(np.hypot(flow[0], flow[1]).max())
     gain = 1.5 * step / peak if peak > 0 else 1.0  # the longest arrow spans 1.5 grid steps
     # y points down in the image, as v does: angles="xy" keeps that orientation.
-    ax.quiver(xs, ys, u, v, color="yellow", angles="xy", scale_units="xy", scale=1 / gain, width=0.006)
+    ax.quiver(
+        xs * k, ys * k, u, v, color="yellow", angles="xy", scale_units="xy", scale=1 / gain, width=0.006
+    )  # noqa: E501
     ax.set_title(f"aligned apex + onset->apex flow\n(arrows x{gain:.0f}, peak {peak:.2f} px)", fontsize=9)
 
 
@@ -173,7 +181,7 @@ def _layer_panel(ax, face: np.ndarray, amap: np.ndarray, theta: float, i: int, l
 
 
 def render(
-    out: Path, *, arrays: dict, maps: list[np.ndarray], thetas: list[float], title: str
+    out: Path, *, arrays: dict, maps: list[np.ndarray], thetas: list[float], title: str, scaled: bool = False
 ) -> tuple[int, int]:
     """Draw the figure (1 + len(maps) panels in a row) and write it; returns its (width, height) in px."""
     from fsr_cli.native import pyplot
@@ -182,7 +190,7 @@ def render(
 
     n = 1 + len(maps)
     fig, axes = plt.subplots(1, n, figsize=(PANEL_IN * n, PANEL_IN + TITLE_IN), dpi=DPI)
-    _face_panel(axes[0], arrays)
+    _face_panel(axes[0], arrays, scaled)
     # One scale for every layer: a per-panel stretch would make a gate spanning 0.45..0.52 look as
     # strong as one spanning 0..1.
     lo, hi = min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
@@ -252,7 +260,7 @@ def theta_maps(
         f"{run.name}: {predictor.kind}, {target.kind} {target.name}  (arrow: SOA profile axis; 90° = rows)\n"
         f"{truth}predicted {label} (p = {p:.2f})"
     )
-    size = render(out, arrays=target.arrays, maps=maps, thetas=thetas, title=title)
+    size = render(out, arrays=target.arrays, maps=maps, thetas=thetas, title=title, scaled=target.scaled)
     layers = [
         {
             "layer": i + 1,

@@ -28,7 +28,8 @@ from fsr_cli.data.labels import KNOWN_EMOTIONS, composite_label, normalise_emoti
 from fsr_cli.errors import SampleError, UsageError
 from fsr_cli.prepared import FLOW_STAGE, MANIFEST, PreparedSample, check_replaceable, write_manifest
 
-IMPORT_VERSION = 1
+IMPORT_VERSION = 2  # 2: the face kept at its own resolution, not the flow's
+FACE_MAX = 256  # a face image larger than this is stored at FACE_MAX a side
 REQUIRED = ("dataset", "subject", "sample", "label", "flow")
 SIZES = (8, 1024)  # the bounds of S, given (--size) or taken from the first flow image
 # An image with more pixels is refused before it is decoded: a flow or face image of a release
@@ -40,6 +41,7 @@ MAX_PIXELS = 4096 * 4096
 class ImportConfig:
     channels: str = "uvs"  # what the file's R, G, B channels hold
     size: int | None = None  # None: the first readable flow image's size
+    face_size: int | None = None  # None: the appearance image's own side (at most FACE_MAX)
     force: bool = False  # replace a prepared.json in OUT that is not an import of this CSV
 
 
@@ -187,12 +189,17 @@ def _import_row(row: dict, *, base: Path, cache: Cache, order: list[int], config
     if size is None:
         _check_inferred_size(motion, flow_path)
     size = motion.shape[1]
-    face = (
-        _resize(_image(app_path, cv2.IMREAD_GRAYSCALE), size)
-        if app_path
-        else np.zeros((size, size), np.uint8)
-    )
-    params = {"import": IMPORT_VERSION, "channels": config.channels, "size": size}
+    if app_path:
+        grey = _image(app_path, cv2.IMREAD_GRAYSCALE)
+        face = _resize(grey, config.face_size or min(FACE_MAX, max(grey.shape)))
+    else:
+        face = np.zeros((size, size), np.uint8)
+    params = {
+        "import": IMPORT_VERSION,
+        "channels": config.channels,
+        "size": size,
+        "face_size": config.face_size,
+    }
     inputs = [file_hash(flow_path), file_hash(app_path) if app_path else ""]
     sample = f"{row['dataset']}/{row['subject']}/{row['sample']}"
     arrays = {"flow": motion, "onset": np.zeros((size, size), np.uint8), "apex": face}

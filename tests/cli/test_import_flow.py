@@ -189,3 +189,15 @@ def test_two_concurrent_imports_of_different_csvs_into_one_out_cannot_both_succe
     assert sum(refused) == 1, codes  # exactly one finds the other's prepared.json and is refused
     winner = (labels, other)[refused.index(False)]
     assert json.loads((out / "prepared.json").read_text())["source"] == str(winner.resolve())
+
+
+def test_the_face_keeps_its_own_resolution_or_face_size(labels, tmp_path):
+    # issue 31 item 4: a 224 px apex face was stored at the flow's 28 px, then upscaled to 32
+    fsr("import-flow", str(labels), "--out", str(tmp_path / "own"))
+    own = load_prepared(tmp_path / "own")
+    first = next(s for s in own.samples if s.clip == "EP01")
+    arrays = own.load(first)
+    assert arrays["flow"].shape == (3, 28, 28) and arrays["apex"].shape == (64, 64)  # face.png is 64 px
+    fsr("import-flow", str(labels), "--out", str(tmp_path / "small"), "--face-size", "16")
+    small = load_prepared(tmp_path / "small")
+    assert small.load(next(s for s in small.samples if s.clip == "EP01"))["apex"].shape == (16, 16)

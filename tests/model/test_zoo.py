@@ -15,7 +15,7 @@ from fsr_cli.model.plugins import entry_points
 from fsr_cli.model.toy import toy_flows
 from fsr_cli.train.engine import FitConfig, Fold, fit_folds
 
-ZOO = ["offapexnet", "facesleuth-public"]
+ZOO = ["offapexnet", "facesleuth-public", "dual-inception", "rcn-a", "sssnet", "htnet"]
 
 
 @pytest.mark.parametrize("name", ZOO)
