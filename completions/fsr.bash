@@ -110,7 +110,7 @@ _fsr() {
                 --csv) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--run --checkpoint --onset --apex --fps --csv --device --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--run --checkpoint --onset --apex --fps --csv --force --device --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "cache")

@@ -80,6 +80,7 @@ complete -c fsr -n '__fish_seen_subcommand_from predict' -l onset -r -F -d 'Onse
 complete -c fsr -n '__fish_seen_subcommand_from predict' -l apex -r -F -d 'Apex frame (default - spotted)'
 complete -c fsr -n '__fish_seen_subcommand_from predict' -l fps -r -F -d 'Frame rate (default - the videos, else the runs)'
 complete -c fsr -n '__fish_seen_subcommand_from predict' -l csv -r -F -d 'Write a results table (one row per clip)'
+complete -c fsr -n '__fish_seen_subcommand_from predict' -l force -d 'Predict even where the quality gate finds the footage unreadable (marked forced)'
 complete -c fsr -n '__fish_seen_subcommand_from predict' -l device -r -F -d 'auto (a GPU when torch sees one, else the CPU), cpu, cuda or cuda -N'
 complete -c fsr -n '__fish_seen_subcommand_from predict' -l json -d 'Print one JSON document on stdout (logs go to stderr)'
 complete -c fsr -n '__fish_seen_subcommand_from predict' -l help -s h -d 'Show help and exit'

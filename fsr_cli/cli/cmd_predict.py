@@ -37,13 +37,22 @@ def predict(
     csv_out: Annotated[
         Path | None, typer.Option("--csv", help="Write a results table (one row per clip).")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Predict even where the quality gate finds the footage unreadable (marked forced).",
+        ),
+    ] = False,
     device: DeviceOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:
     """Detect and align the face, spot the apex, compute the TV-L1 flow and run the trained model.
 
     The onset is the first frame unless --onset is given; the apex is spotted between the onset
-    and the last frame unless --apex is given. Models and face detectors are loaded once for
+    and the last frame unless --apex is given. A quality gate (face size, one face, the face tracked,
+    head drift, flow size) gives footage it cannot read no label (exit 1; 3 for some of several);
+    --force predicts anyway and marks the result forced. Models and face detectors are loaded once for
     all clips. With several clips, failed ones are reported and the exit code is 3.
 
     Example: fsr predict clip.mp4 --run runs/train/exp --json
@@ -73,15 +82,16 @@ def predict(
     for w in predictor.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
     if len(clips) == 1:
-        results = [lib.predict_clip(clips[0], predictor, onset=onset, apex=apex, fps=fps)]
+        results = [lib.predict_clip(clips[0], predictor, onset=onset, apex=apex, fps=fps, force=force)]
     else:
-        results = _with_progress(clips, predictor, onset=onset, apex=apex, fps=fps)
+        results = _with_progress(clips, predictor, onset=onset, apex=apex, fps=fps, force=force)
     if csv_out is not None:
         lib.write_csv(csv_out, results, predictor.classes)
     err_console.print(_table(results, predictor))
     for r in results:
         if "error" in r:
-            err_console.print(f"[red]failed:[/red] {r['error']}", highlight=False, soft_wrap=True)
+            what = "[yellow]no label:[/yellow]" if "quality" in r else "[red]failed:[/red]"
+            err_console.print(f"{what} {r['error']}", highlight=False, soft_wrap=True)
     if csv_out is not None:
         err_console.print(f"results written to {csv_out}", highlight=False, soft_wrap=True)
     failed = [r for r in results if "error" in r]
@@ -143,13 +153,14 @@ def _table(results: list[dict], predictor):
         table.add_column(col, justify="right" if right else "left", no_wrap=True)
     for r in results:
         if "error" in r:
-            table.add_row(Path(r["clip"]).name, "[red]failed[/red]", *["-"] * (len(predictor.classes) + 2))
+            what = "[yellow]no label[/yellow]" if "quality" in r else "[red]failed[/red]"
+            table.add_row(Path(r["clip"]).name, what, *["-"] * (len(predictor.classes) + 2))
             continue
         on, ap = r["onset"], r["apex"]
         star = "*" if ap["source"] == "spotted" else ""
         table.add_row(
             Path(r["clip"]).name,
-            f"[bold]{r['label']}[/bold]",
+            f"[bold]{r['label']}[/bold]" + (" [yellow](forced)[/yellow]" if r.get("forced") else ""),
             *(f"{r['probabilities'][c]:.3f}" for c in predictor.classes),
             f"{on['frame']} {on['time_s']:.3f}s",
             f"{ap['frame']}{star} {ap['time_s']:.3f}s",

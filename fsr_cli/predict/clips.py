@@ -182,6 +182,7 @@ def predict_clip(
     onset: int | None = None,
     apex: int | None = None,
     fps: float | None = None,
+    force: bool = False,
 ) -> dict:
     """Predict the class of one clip.
 
@@ -200,8 +201,22 @@ def predict_clip(
     Raises:
         SampleError: unreadable clip or no face. UsageError: bad onset/apex/fps.
     """
+    from fsr_cli.predict.quality import assess
+
     t0 = time.perf_counter()
     out = prepare_video(path, predictor, onset=onset, apex=apex, fps=fps)
+    quality = assess(out, crop=predictor.crop)
+    if not quality["ok"] and not force:
+        reason = "; ".join(quality["reasons"])
+        return {
+            "clip": str(path),
+            "label": None,
+            "reason": reason,
+            "quality": quality,
+            "error": f"{path}: no label, the footage cannot be read reliably: {reason} "
+            "(--force predicts anyway)",
+            "exit_code": 1,
+        }
     t1 = time.perf_counter()
     probs = probabilities(predictor, out)  # (n_classes,)
     timings = {_STAGE_NAMES.get(k, k): v for k, v in out["timings"].items()}
@@ -218,6 +233,8 @@ def predict_clip(
         "frames": out["frames"],
         "face": {"box": out["box"], "detector": out["detector"]},
         "drift_px": round(float(out["drift_px"]), 3),
+        "quality": quality,
+        **({"forced": True} if not quality["ok"] else {}),  # a label on footage that failed the gate
         "model": predictor.kind,
         "elapsed_s": round(time.perf_counter() - t0, 4),
         "timings": {k: round(timings.get(k, 0.0), 4) for k in TIMING_KEYS},
@@ -231,16 +248,18 @@ def predict_clips(
     onset: int | None = None,
     apex: int | None = None,
     fps: float | None = None,
+    force: bool = False,
     on_done=None,
 ) -> list[dict]:
-    """predict_clip on each path; a clip that fails becomes {"clip", "error", "exit_code"}.
+    """predict_clip on each path; a clip that fails becomes {"clip", "error", "exit_code"} (one
+    the quality gate refuses also holds "label": null, "reason" and "quality").
 
     on_done(result) is called after each clip (progress bars).
     """
     results = []
     for path in paths:
         try:
-            result = predict_clip(path, predictor, onset=onset, apex=apex, fps=fps)
+            result = predict_clip(path, predictor, onset=onset, apex=apex, fps=fps, force=force)
         except FsrError as exc:
             result = {"clip": str(path), "error": str(exc), "exit_code": exc.exit_code}
         results.append(result)

@@ -12,17 +12,20 @@ def csv_rows(results: list[dict], classes: tuple[str, ...]) -> list[list]:
     """The results table of --csv: a header row, then one row per clip (failed clips too)."""
     header = ["clip", "status", "label", *(f"p_{c}" for c in classes), "onset_frame", "onset_s"]
     header += ["apex_frame", "apex_s", "apex_source", "face_left", "face_top", "face_right", "face_bottom"]
-    header += ["fps", "elapsed_s", "error"]
+    header += ["fps", "elapsed_s", "iod_px", "drift_px", "flow_peak_px", "error"]
     rows = [header]
     for r in results:
         if "error" in r:
-            rows.append([r["clip"], "failed", *[""] * (len(header) - 3), r["error"]])
+            status = "no label" if "quality" in r else "failed"
+            rows.append([r["clip"], status, *[""] * (len(header) - 4), r["error"]])
             continue
         probs = [f"{r['probabilities'][c]:.6f}" for c in classes]
         on, ap = r["onset"], r["apex"]
+        q = r["quality"]
         rows.append(
-            [r["clip"], "ok", r["label"], *probs, on["frame"], on["time_s"], ap["frame"], ap["time_s"]]
-            + [ap["source"], *r["face"]["box"], r["fps"], r["elapsed_s"], ""]
+            [r["clip"], "forced" if r.get("forced") else "ok", r["label"], *probs, on["frame"], on["time_s"]]
+            + [ap["frame"], ap["time_s"], ap["source"], *r["face"]["box"], r["fps"], r["elapsed_s"]]
+            + [q["iod_px"], q["drift_px"], q["flow_peak_px"], ""]
         )
     return rows
 

@@ -110,11 +110,15 @@ class DriftTracker:
     def __init__(self, box: Box, onset_points: np.ndarray):
         self.box, self.src = box, onset_points[list(STABLE_POINTS)]
         self.prev = np.zeros(2)
+        self.residual = 0.0  # the largest RMS of the stable points about their shared shift
 
     def add(self, frame: np.ndarray) -> np.ndarray:
         """The shift (2,) of `frame`'s stable points from the onset's."""
         found = landmarks(frame, _shifted(self.box, self.prev))[list(STABLE_POINTS)]
-        self.prev = (found - self.src).mean(axis=0)
+        moved = found - self.src
+        self.prev = moved.mean(axis=0)
+        # points that do not move together are not one rigid face: lost, turned or occluded
+        self.residual = max(self.residual, float(np.sqrt(((moved - self.prev) ** 2).sum(1).mean())))
         return self.prev
 
 

@@ -95,11 +95,21 @@ def detect_face(grey: np.ndarray, *, name: str = "frame") -> tuple[Box, str]:
     Raises:
         SampleError: 'no face found in NAME' when neither detector finds one.
     """
+    boxes, detector = detect_faces(grey, name=name)
+    return _largest(boxes), detector
+
+
+def detect_faces(grey: np.ndarray, *, name: str = "frame") -> tuple[list[Box], str]:
+    """Every face the HOG detector finds (else the CNN detector) and which one found them.
+
+    Raises:
+        SampleError: 'no face found in NAME' when neither detector finds one.
+    """
     boxes = [Box(r.left(), r.top(), r.right(), r.bottom()) for r in hog_detector()(grey, HOG_UPSAMPLE)]
-    if box := _largest(boxes):
-        return box, "hog"
-    if box := _largest(_cnn_boxes(grey)):
-        return box, "cnn"
+    if boxes:
+        return boxes, "hog"
+    if boxes := _cnn_boxes(grey):
+        return boxes, "cnn"
     raise SampleError(f"no face found in {name}")
 
 

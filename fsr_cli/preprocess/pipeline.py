@@ -130,6 +130,9 @@ def prepare_clip(
         {'flow': (3, S, S) float32 [u, v, strain], 'onset': (S, S) uint8, 'apex': (S, S) uint8,
          'apex_index': int, 'apex_source': 'annotated' | 'spotted', 'box': [l, t, r, b],
          'detector': 'hog' | 'cnn', 'drift_px': float, 'curve': (T,) spotting curve or None,
+         'faces': faces on the onset frame, 'iod_px': inter-ocular distance on the onset (pixels
+         of the footage), 'track_residual_px': the stable landmarks' largest spread about their
+         shared shift,
          'n_frames': frames read (up to the offset), 'timings': {stage: seconds, 'load': decoding}}
 
     Raises:
@@ -163,7 +166,8 @@ def prepare_clip(
         t = time.perf_counter()
         if tracker is None:
             name = names[onset] if names else f"frame {onset}"
-            box, detector = face.detect_face(grey, name=name)
+            boxes, detector = face.detect_faces(grey, name=name)
+            box = max(boxes, key=lambda b: b.width)
             points = face.landmarks(grey, box)
             tracker = align.DriftTracker(box, points)
             shifts.append(np.zeros(2))
@@ -223,6 +227,10 @@ def prepare_clip(
         "detector": detector,
         "drift_px": drift_px,
         "curve": curve,
+        # what the quality gate of `fsr predict` reads (predict/quality.py)
+        "faces": len(boxes),
+        "iod_px": float(np.linalg.norm(points[36:42].mean(0) - points[42:48].mean(0))),
+        "track_residual_px": tracker.residual if remove_drift else 0.0,
         "n_frames": total,
         "timings": timings,
     }
