@@ -142,7 +142,7 @@ def _face_panel(ax, arrays: dict, scaled: bool = False) -> None:
     face, flow = arrays["apex"], arrays["flow"]
     ax.imshow(face, cmap="gray", vmin=0, vmax=255)
     if scaled:
-        ax.set_title("aligned apex face\n(imported flow: 0-1 scaled, no displacement arrows)", fontsize=9)
+        ax.set_title("aligned apex face\n(imported scaled flow: no arrows)", fontsize=9)
         return
     size, side = face.shape[0], flow.shape[-1]
     k = size / side  # face pixels per flow pixel (1 for preprocessed data)

@@ -91,3 +91,20 @@ def test_a_model_without_soa_has_no_maps(tmp_path):
     message = r"model 'no-orientation' has no SOA layer; no attention maps to draw \(give a run of"
     with pytest.raises(UsageError, match=message):
         layer_maps(load_predictor(checkpoint=path), arrays)
+
+
+def test_an_imported_scaled_flow_gets_no_displacement_arrows():
+    """issue 31: 0-1 scaled flows were drawn as displacements ("peak 1.25 px", all one way)."""
+    from fsr_cli.native import pyplot
+    from fsr_cli.predict.theta_maps import _face_panel
+
+    plt = pyplot()
+    arrays = {"apex": np.zeros((224, 224), np.uint8), "flow": np.full((3, 28, 28), 0.5, np.float32)}
+    fig, (a, b) = plt.subplots(1, 2)
+    _face_panel(a, arrays, scaled=True)
+    assert "no arrows" in a.get_title() and not a.collections  # no quiver drawn
+    arrays["flow"][:2] = 1.0  # a TV-L1 flow in pixels on a 28 px grid under a 224 px face
+    _face_panel(b, arrays, scaled=False)
+    (quiver,) = b.collections
+    assert quiver.get_offsets().max() > 28  # positions drawn in face pixels, not flow pixels
+    plt.close(fig)
