@@ -52,7 +52,7 @@ complete -c fsr -n '__fish_seen_subcommand_from train' -l seeds -r -F -d 'Severa
 complete -c fsr -n '__fish_seen_subcommand_from train' -l select -r -F -d 'last (honest, default), inner-val (honest - best epoch on a validation split of each folds training subjects) or test-oracle (LEAKAGE - best epoch on the test fold)'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l out -r -F -d 'Run folder (default - runs/train/exp, exp2, ...)'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l resume -r -F -d 'Finish an interrupted run - skip its finished folds'
-complete -c fsr -n '__fish_seen_subcommand_from train' -l workers -r -F -d 'Parallel worker processes'
+complete -c fsr -n '__fish_seen_subcommand_from train' -l workers -r -F -d 'Worker processes, one torch thread each (default - one per core; 1 - this process)'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l executor -r -F -d 'Where the work runs - local (this machine, --workers processes) or ray (Ray tasks; pip install -e ".\(ray)")'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l ray-address -r -F -d 'Ray cluster to join (auto or HOST -PORT); default - a local instance for the run'
 complete -c fsr -n '__fish_seen_subcommand_from train' -l device -r -F -d 'auto (a GPU when torch sees one, else the CPU), cpu, cuda or cuda -N'

@@ -14,7 +14,6 @@ from fsr_cli.cli.common import (
     ExecutorOpt,
     JsonOpt,
     RayAddressOpt,
-    WorkersOpt,
     emit_json,
     err_console,
 )
@@ -74,7 +73,14 @@ def train(
     resume: Annotated[
         Path | None, typer.Option("--resume", help="Finish an interrupted run: skip its finished folds.")
     ] = None,
-    workers: WorkersOpt = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes, one torch thread each (default: one per core; 1: this process).",
+        ),
+    ] = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     device: DeviceOpt = "auto",
@@ -104,6 +110,10 @@ def train(
     from fsr_cli.train.runner import TrainConfig, plan_run
     from fsr_cli.train.seeds import parse_seeds, train_run
 
+    if workers is None:  # small tensors train faster in processes of one thread than on two threads
+        from fsr_cli.train.workers import default_workers
+
+        workers = 1 if device.startswith("cuda") else default_workers()
     if seed is not None and seeds is not None:
         raise UsageError("give --seed N or --seeds A,B,C, not both")
     seed_list = parse_seeds(seeds) if seeds is not None else ()

@@ -39,6 +39,11 @@ class Executor(Protocol):
     def describe(self) -> dict: ...
 
 
+def default_workers() -> int:
+    """`fsr train`'s default: one worker process (of one thread) per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """Torch intra-op threads for each of `workers` processes: the cores shared out, at least 1."""
     if cores is None:
