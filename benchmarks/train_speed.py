@@ -9,6 +9,12 @@ The data are toy flows with known motion (fsr_cli.model.toy): 442 samples, 68 su
 
     python benchmarks/train_speed.py                 # both
     python benchmarks/train_speed.py --baseline-folds 0 --preset cva
+    python benchmarks/train_speed.py --cli DIR --protocol loso   # fsr train's process layouts on DIR
+
+3. With --cli DIR: `fsr train DIR` as whole processes, wall and CPU seconds (the process and its
+   workers), in three layouts: one process with one torch thread pinned to one core (the
+   one-core yardstick), one process with torch's two threads, and the default (one worker
+   process of one thread per core); the runs' predictions are compared.
 
 Timings on a shared machine are noisy; the script prints the torch thread count it used.
 """
@@ -69,6 +75,57 @@ def pooled_scores(d: dict, folds: list[Fold], preds: list[np.ndarray]) -> str:
     return f"UF1 {f1_score(true, pred, average='macro'):.3f}, acc {(true == pred).mean():.3f}"
 
 
+def cli_layouts(data: str, protocol: str, repeats: int) -> None:
+    """Wall and CPU seconds of `fsr train DATA` in each process layout (median of `repeats`)."""
+    import os
+    import resource
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    layouts = {
+        "1 process, 1 thread, 1 core": (["--workers", "1"], {"OMP_NUM_THREADS": "1"}, [0]),
+        "1 process, 2 threads": (["--workers", "1"], {}, None),
+        "default (a 1-thread process per core)": ([], {}, None),
+    }
+    base = tempfile.mkdtemp(prefix="fsr-speed-")
+    figures, preds = {}, {}
+    for name, (args, env, cores) in layouts.items():
+        walls, cpus = [], []
+        for k in range(repeats):
+            out = os.path.join(base, f"{len(figures)}-{k}")
+            cmd = [
+                sys.executable,
+                "-m",
+                "fsr_cli",
+                "train",
+                data,
+                "--protocol",
+                protocol,
+                "--out",
+                out,
+                *args,
+            ]
+            if cores is not None:
+                cmd = ["taskset", "-c", ",".join(map(str, cores)), *cmd]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            subprocess.run(cmd, env={**os.environ, **env}, check=True, capture_output=True)
+            walls.append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            preds[name] = open(os.path.join(out, "predictions.csv")).read()
+        figures[name] = (float(np.median(walls)), float(np.median(cpus)))
+        print(f"{name}: wall {figures[name][0]:.1f} s, cpu {figures[name][1]:.1f} s (median of {repeats})")
+    one_wall, one_cpu = figures["1 process, 1 thread, 1 core"]
+    for name, (wall, cpu) in figures.items():
+        print(f"  {name}: {one_wall / wall:.2f}x the one-core speed for {cpu / one_cpu:.2f}x its CPU")
+    same = len(set(preds.values())) == 1
+    print(f"  predictions identical across layouts: {same}")
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="facesleuth-r")
@@ -78,7 +135,13 @@ def main() -> None:
     )
     ap.add_argument("--noise", type=float, default=1.5, help="toy flow noise (higher = harder)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cli", metavar="DIR", help="time `fsr train DIR` in its process layouts instead")
+    ap.add_argument("--protocol", default="loso", help="with --cli")
+    ap.add_argument("--repeats", type=int, default=1, help="with --cli: runs per layout")
     args = ap.parse_args()
+    if args.cli:
+        cli_layouts(args.cli, args.protocol, args.repeats)
+        return
 
     d = toy_flows(n_samples=N_SAMPLES, n_groups=N_SUBJECTS, size=SIZE, noise=args.noise, seed=args.seed)
     folds = loso(d["groups"])
