@@ -55,9 +55,10 @@ def bench(
 
     shipped = list_presets()
     names = shipped if models.strip() == "all" else list(parse_list(models, "models"))
-    unknown = [
-        m for m in names if m not in shipped and ":" not in m and Path(m).suffix not in (".yaml", ".yml")
-    ]
+    from fsr_cli.model.plugins import is_plugin
+
+    own = [m for m in names if is_plugin(m) or Path(m).suffix in (".yaml", ".yml")]
+    unknown = [m for m in names if m not in shipped and m not in own]
     if unknown:
         from fsr_cli.errors import UsageError
 

@@ -286,8 +286,16 @@ def _preset_path(name_or_path: str) -> Path:
     )
 
 
+def _is_plugin_ref(name_or_path: str) -> bool:
+    """FILE.py:Class, module:Class, or an installed entry point that no preset file describes."""
+    if Path(name_or_path).suffix in (".yaml", ".yml"):
+        return False
+    described = (PRESETS_DIR / f"{name_or_path}.yaml").is_file()
+    return ":" in name_or_path or (is_plugin(name_or_path) and not described)
+
+
 def preset_record(name_or_path: str, name: str) -> dict:
-    if ":" in name_or_path and Path(name_or_path).suffix not in (".yaml", ".yml"):
+    if _is_plugin_ref(name_or_path):
         return plugin_record(name_or_path)
     return _file_record(name_or_path, name)
 
@@ -333,7 +341,7 @@ def load_preset(name_or_path: str, **overrides) -> ModelConfig:
     Raises:
         UsageError: unknown preset (the message lists the presets), unreadable YAML or unknown keys.
     """
-    if ":" in name_or_path and Path(name_or_path).suffix not in (".yaml", ".yml"):
+    if _is_plugin_ref(name_or_path):
         return ModelConfig.from_dict({**plugin_settings(name_or_path), **overrides}, source=name_or_path)
     path = _preset_path(name_or_path)
     try:
