@@ -90,7 +90,7 @@ def predict(
     err_console.print(_table(results, predictor))
     for r in results:
         if "error" in r:
-            what = "[yellow]no label:[/yellow]" if "quality" in r else "[red]failed:[/red]"
+            what = "[yellow]no label:[/yellow]" if lib.status(r) == "no label" else "[red]failed:[/red]"
             err_console.print(f"{what} {r['error']}", highlight=False, soft_wrap=True)
     if csv_out is not None:
         err_console.print(f"results written to {csv_out}", highlight=False, soft_wrap=True)
@@ -132,6 +132,8 @@ def _table(results: list[dict], predictor):
     from rich import box
     from rich.table import Table
 
+    from fsr_cli.predict import status
+
     title = f"fsr predict — {predictor.kind} ({predictor.source})"
     seconds = sum(r.get("elapsed_s", 0.0) for r in results)
     spotted = any(r.get("apex", {}).get("source") == "spotted" for r in results)
@@ -153,14 +155,14 @@ def _table(results: list[dict], predictor):
         table.add_column(col, justify="right" if right else "left", no_wrap=True)
     for r in results:
         if "error" in r:
-            what = "[yellow]no label[/yellow]" if "quality" in r else "[red]failed[/red]"
+            what = "[yellow]no label[/yellow]" if status(r) == "no label" else "[red]failed[/red]"
             table.add_row(Path(r["clip"]).name, what, *["-"] * (len(predictor.classes) + 2))
             continue
         on, ap = r["onset"], r["apex"]
         star = "*" if ap["source"] == "spotted" else ""
         table.add_row(
             Path(r["clip"]).name,
-            f"[bold]{r['label']}[/bold]" + (" [yellow](forced)[/yellow]" if r.get("forced") else ""),
+            f"[bold]{r['label']}[/bold]" + (" [yellow](forced)[/yellow]" if status(r) == "forced" else ""),
             *(f"{r['probabilities'][c]:.3f}" for c in predictor.classes),
             f"{on['frame']} {on['time_s']:.3f}s",
             f"{ap['frame']}{star} {ap['time_s']:.3f}s",

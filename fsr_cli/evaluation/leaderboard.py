@@ -13,6 +13,7 @@ import io
 import json
 from pathlib import Path
 
+from fsr_cli.evaluation.report import _f, _interval
 from fsr_cli.files import atomic_write, save_figure
 
 
@@ -50,14 +51,6 @@ def rows(entries: list[dict], published: dict) -> list[dict]:
     return out
 
 
-def _f(x, digits: int = 3) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
-
-
-def _ci(ci) -> str:
-    return "-" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
-
-
 def _columns(table: list[dict]) -> tuple[list[str], list[list[str]]]:
     datasets = list(dict.fromkeys(d for r in table for d in r["per_dataset"]))
     head = [
@@ -78,7 +71,7 @@ def _columns(table: list[dict]) -> tuple[list[str], list[list[str]]]:
                 r["protocol"],
                 f"{_f(r['uf1'])} ± {_f(r['uf1_std'])}",
                 f"{_f(r['uar'])} ± {_f(r['uar_std'])}",
-                f"{_f(r['ensemble_uf1'])} {_ci(r['ensemble_ci95'])}",
+                f"{_f(r['ensemble_uf1'])} {_interval(r['ensemble_ci95'])}",
                 *[_f(r["per_dataset"].get(d)) for d in datasets],
                 _f(r["leaky_uf1"]),
                 "-"

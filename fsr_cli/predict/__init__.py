@@ -29,7 +29,7 @@ from fsr_cli.predict.clips import (
     probabilities,
 )
 from fsr_cli.predict.predictor import Predictor, load_predictor
-from fsr_cli.predict.results import check_csv_target, csv_rows, write_csv
+from fsr_cli.predict.results import check_csv_target, csv_rows, status, write_csv
 
 __all__ = [
     "TIMING_KEYS",
@@ -44,5 +44,6 @@ __all__ = [
     "predict_clips",
     "prepare_video",
     "probabilities",
+    "status",
     "write_csv",
 ]

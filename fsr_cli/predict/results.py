@@ -8,6 +8,14 @@ from pathlib import Path
 from fsr_cli.errors import FsrError, UsageError
 
 
+def status(result: dict) -> str:
+    """'ok', 'forced' (labelled though the quality gate refused the footage), 'no label' (refused
+    by the gate) or 'failed' (the clip could not be read)."""
+    if "error" in result:
+        return "no label" if "quality" in result else "failed"
+    return "forced" if result.get("forced") else "ok"
+
+
 def csv_rows(results: list[dict], classes: tuple[str, ...]) -> list[list]:
     """The results table of --csv: a header row, then one row per clip (failed clips too)."""
     header = ["clip", "status", "label", *(f"p_{c}" for c in classes), "onset_frame", "onset_s"]
@@ -16,14 +24,13 @@ def csv_rows(results: list[dict], classes: tuple[str, ...]) -> list[list]:
     rows = [header]
     for r in results:
         if "error" in r:
-            status = "no label" if "quality" in r else "failed"
-            rows.append([r["clip"], status, *[""] * (len(header) - 4), r["error"]])
+            rows.append([r["clip"], status(r), *[""] * (len(header) - 4), r["error"]])
             continue
         probs = [f"{r['probabilities'][c]:.6f}" for c in classes]
         on, ap = r["onset"], r["apex"]
         q = r["quality"]
         rows.append(
-            [r["clip"], "forced" if r.get("forced") else "ok", r["label"], *probs, on["frame"], on["time_s"]]
+            [r["clip"], status(r), r["label"], *probs, on["frame"], on["time_s"]]
             + [ap["frame"], ap["time_s"], ap["source"], *r["face"]["box"], r["fps"], r["elapsed_s"]]
             + [q["iod_px"], q["drift_px"], q["flow_peak_px"], ""]
         )

@@ -73,7 +73,7 @@ def load_models() -> None:
     shape_predictor()
 
 
-def _largest(boxes: list[Box]) -> Box | None:
+def largest(boxes: list[Box]) -> Box | None:
     return max(boxes, key=lambda b: b.width, default=None)
 
 
@@ -96,7 +96,7 @@ def detect_face(grey: np.ndarray, *, name: str = "frame") -> tuple[Box, str]:
         SampleError: 'no face found in NAME' when neither detector finds one.
     """
     boxes, detector = detect_faces(grey, name=name)
-    return _largest(boxes), detector
+    return largest(boxes), detector
 
 
 def detect_faces(grey: np.ndarray, *, name: str = "frame") -> tuple[list[Box], str]:

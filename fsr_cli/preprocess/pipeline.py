@@ -167,7 +167,7 @@ def prepare_clip(
         if tracker is None:
             name = names[onset] if names else f"frame {onset}"
             boxes, detector = face.detect_faces(grey, name=name)
-            box = max(boxes, key=lambda b: b.width)
+            box = face.largest(boxes)
             points = face.landmarks(grey, box)
             tracker = align.DriftTracker(box, points)
             shifts.append(np.zeros(2))

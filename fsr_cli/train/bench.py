@@ -47,17 +47,14 @@ class BenchConfig:
     cache_dir: Path | None = None
 
 
-def parse_list(text: str, what: str, known: list[str] | None = None) -> tuple[str, ...]:
-    """'a,b' -> ('a', 'b'); empty, repeated or (with `known`) unknown names are usage errors."""
+def parse_list(text: str, what: str) -> tuple[str, ...]:
+    """'a,b' -> ('a', 'b'); an empty list or a repeated name is a usage error."""
     items = tuple(t.strip() for t in str(text).split(",") if t.strip())
     if not items:
         raise UsageError(f"--{what} is empty; give a comma-separated list")
     repeated = sorted({t for t in items if items.count(t) > 1})
     if repeated:
         raise UsageError(f"--{what} repeats {', '.join(repeated)}; give each once")
-    unknown = [t for t in items if known is not None and t not in known]
-    if unknown:
-        raise UsageError(f"--{what}: unknown {', '.join(unknown)}; known: {', '.join(known)}")
     return items
 
 
