@@ -67,7 +67,7 @@ complete -c fsr -n '__fish_seen_subcommand_from bench' -l protocols -r -F -d 'Co
 complete -c fsr -n '__fish_seen_subcommand_from bench' -l seeds -r -F -d 'Comma-separated seeds of every run'
 complete -c fsr -n '__fish_seen_subcommand_from bench' -l labels -r -F -d 'Label set (as for fsr train)'
 complete -c fsr -n '__fish_seen_subcommand_from bench' -l out -r -F -d 'Bench folder - one run per model and protocol'
-complete -c fsr -n '__fish_seen_subcommand_from bench' -l workers -r -F -d 'Parallel worker processes'
+complete -c fsr -n '__fish_seen_subcommand_from bench' -l workers -r -F -d 'Worker processes, one torch thread each (default - one per core; 1 - this process)'
 complete -c fsr -n '__fish_seen_subcommand_from bench' -l executor -r -F -d 'Where the work runs - local (this machine, --workers processes) or ray (Ray tasks; pip install -e ".\(ray)")'
 complete -c fsr -n '__fish_seen_subcommand_from bench' -l ray-address -r -F -d 'Ray cluster to join (auto or HOST -PORT); default - a local instance for the run'
 complete -c fsr -n '__fish_seen_subcommand_from bench' -l device -r -F -d 'auto (a GPU when torch sees one, else the CPU), cpu, cuda or cuda -N'

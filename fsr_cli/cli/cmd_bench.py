@@ -13,9 +13,10 @@ from fsr_cli.cli.common import (
     ExecutorOpt,
     JsonOpt,
     RayAddressOpt,
-    WorkersOpt,
+    TrainWorkersOpt,
     emit_json,
     err_console,
+    train_workers,
 )
 
 
@@ -30,7 +31,7 @@ def bench(
     out: Annotated[Path, typer.Option("--out", help="Bench folder: one run per model and protocol.")] = Path(
         "runs/bench"
     ),
-    workers: WorkersOpt = 1,
+    workers: TrainWorkersOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     device: DeviceOpt = "auto",
@@ -49,7 +50,7 @@ def bench(
     from fsr_cli.evaluation import leaderboard
     from fsr_cli.model.config import list_presets
     from fsr_cli.model.zoo import PUBLISHED
-    from fsr_cli.train.bench import BenchConfig, parse_list, plan_bench, run_bench
+    from fsr_cli.train.bench import BenchConfig, parse_list, plan_bench, run_bench, time_summary
     from fsr_cli.train.progress import rich_reporter
     from fsr_cli.train.seeds import parse_seeds
 
@@ -72,7 +73,7 @@ def bench(
         protocols=parse_list(protocols, "protocols"),
         seeds=parse_seeds(seeds),
         labels=labels,
-        workers=workers,
+        workers=train_workers(workers, device),
         executor=executor,
         ray_address=ray_address,
         device=device,
@@ -98,5 +99,7 @@ def bench(
     err_console.print(
         f"leaderboard written to {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True
     )
+    err_console.print(time_summary(entries), highlight=False, soft_wrap=True)
     if json_out:
-        emit_json({"rows": table, "caption": caption, "files": [str(p) for p in written]})
+        timing = {e["model"] + "/" + e["protocol"]: e["seconds"] for e in entries}
+        emit_json({"rows": table, "caption": caption, "files": [str(p) for p in written], "seconds": timing})

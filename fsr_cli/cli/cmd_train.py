@@ -14,8 +14,10 @@ from fsr_cli.cli.common import (
     ExecutorOpt,
     JsonOpt,
     RayAddressOpt,
+    TrainWorkersOpt,
     emit_json,
     err_console,
+    train_workers,
 )
 from fsr_cli.errors import UsageError
 from fsr_cli.model.config import list_presets
@@ -73,14 +75,7 @@ def train(
     resume: Annotated[
         Path | None, typer.Option("--resume", help="Finish an interrupted run: skip its finished folds.")
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            min=1,
-            help="Worker processes, one torch thread each (default: one per core; 1: this process).",
-        ),
-    ] = None,
+    workers: TrainWorkersOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     device: DeviceOpt = "auto",
@@ -110,10 +105,7 @@ def train(
     from fsr_cli.train.runner import TrainConfig, plan_run
     from fsr_cli.train.seeds import parse_seeds, train_run
 
-    if workers is None:  # small tensors train faster in processes of one thread than on two threads
-        from fsr_cli.train.workers import default_workers
-
-        workers = 1 if device.startswith("cuda") else default_workers()
+    workers = train_workers(workers, device)
     if seed is not None and seeds is not None:
         raise UsageError("give --seed N or --seeds A,B,C, not both")
     seed_list = parse_seeds(seeds) if seeds is not None else ()

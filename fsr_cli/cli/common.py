@@ -23,6 +23,26 @@ CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Artifact cache root (default: <dataset>/.fsr/).")
 ]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Parallel worker processes.")]
+TrainWorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Worker processes, one torch thread each (default: one per core; 1: this process).",
+    ),
+]
+
+
+def train_workers(workers: int | None, device: str) -> int:
+    """--workers of the commands that train: by default one 1-thread process per core (small
+    tensors train faster so than on two threads of one process); one on a GPU."""
+    if workers is not None:
+        return workers
+    from fsr_cli.train.workers import default_workers
+
+    return 1 if device.startswith("cuda") else default_workers()
+
+
 ExecutorOpt = Annotated[
     str,
     typer.Option(

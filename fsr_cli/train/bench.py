@@ -6,6 +6,7 @@ then the leaderboard (evaluation/leaderboard.py).
                                    <model>: folder_name
     OUT/<model>/<protocol>/leak.json   the same predictions with each fold's epoch picked on its
                                    test subjects (--select test-oracle): the leak, measured
+    OUT/timings.json               each run's training wall time in seconds, "<model>/<protocol>"
     OUT/leaderboard.{md,csv,tex,json}, OUT/forest.png
 
 The runs are honest (the last epoch of each preset's budget); every epoch's test probabilities are
@@ -17,6 +18,7 @@ logic, fold by fold.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from fsr_cli.train.seeds import train_run
 
 BENCH = "bench.json"
 LEAK = "leak.json"
+TIMINGS = "timings.json"
 
 
 @dataclass(frozen=True)
@@ -142,29 +145,56 @@ def is_done(run: Path) -> bool:
 
 
 def run_bench(cfg: BenchConfig, plans, *, reporter: Reporter | None = None, log=print) -> list[dict]:
-    """Train what is not finished, write each run's leak.json; returns one entry per run."""
+    """Train what is not finished, write each run's leak.json; returns one entry per run with its
+    training wall time ("seconds", kept in OUT/timings.json for later invocations) and "skipped"."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     rundir.write_json(
         out / BENCH, _record(cfg) | {"models": list(cfg.models), "protocols": list(cfg.protocols)}
     )
+    timings = read_timings(out)
     entries = []
     for k, (model, protocol, plan) in enumerate(plans, 1):
         run = run_dir(out, model, protocol)
+        key = f"{model}/{protocol}"
         entry = {"model": model, "protocol": protocol, "run": str(run)}
         if is_done(run):
             log(f"[{k}/{len(plans)}] {model} {protocol}: finished earlier, skipped")
-            entries.append(entry)
+            entries.append(entry | {"seconds": timings.get(key), "skipped": True})
             continue
         log(f"[{k}/{len(plans)}] {model} {protocol}")
         resume = (run / rundir.CONFIG).is_file()
         if not resume:
             run.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
         if not (run / rundir.METRICS).is_file():
             train_run(plan, run=run, argv=["fsr", "bench"], resume=resume, reporter=reporter)
         rundir.write_json(run / LEAK, leak(run, plan))
-        entries.append(entry)
+        timings[key] = round(time.perf_counter() - t0, 1)  # a resumed run: its resumed part
+        rundir.write_json(out / TIMINGS, timings)
+        entries.append(entry | {"seconds": timings[key], "skipped": False})
     return entries
+
+
+def read_timings(out: Path) -> dict[str, float]:
+    try:
+        data = json.loads((Path(out) / TIMINGS).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+def time_summary(entries: list[dict]) -> str:
+    """One line: what this invocation trained and how long, and the whole bench's training time."""
+    now = [e for e in entries if not e.get("skipped")]
+    this = sum(e["seconds"] for e in now)
+    known = [e["seconds"] for e in entries if e.get("seconds") is not None]
+    line = f"{len(now)} of {len(entries)} runs trained now in {this / 60:.1f} min"
+    if len(known) == len(entries):
+        line += f"; the whole bench's training: {sum(known) / 60:.1f} min"
+    return line
 
 
 def leak(run: Path, plan: Plan) -> dict:

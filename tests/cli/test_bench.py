@@ -27,9 +27,14 @@ def test_bench_trains_each_run_writes_the_leaderboard_and_resumes(tmp_path):
         assert (out / name).stat().st_size > 0
     assert r"\toprule" in (out / "leaderboard.tex").read_text()
     assert (out / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    timings = json.loads((out / "timings.json").read_text())
+    assert set(timings) == {"svm-flow/loso", "tiny/loso"} and all(t > 0 for t in timings.values())
+    assert doc["seconds"] == timings and "2 of 2 runs trained now" in r.stderr
     again = pb.run_fsr(*args, "--seeds", "0,1", "--out", str(out), "--json")
     assert again.returncode == 0 and again.stderr.count("finished earlier, skipped") == 2
     assert json.loads(again.stdout)["rows"] == doc["rows"]
+    assert json.loads(again.stdout)["seconds"] == timings  # the earlier runs' times, kept
+    assert "0 of 2 runs trained now in 0.0 min; the whole bench's training" in again.stderr
 
 
 def test_bench_mistakes_are_one_line_and_start_nothing(tmp_path):
