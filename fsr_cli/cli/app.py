@@ -17,6 +17,7 @@ from fsr_cli.cli import (
     cmd_index,
     cmd_predict,
     cmd_preprocess,
+    cmd_spot,
     cmd_synth,
     cmd_theta,
     cmd_theta_maps,
@@ -74,6 +75,7 @@ app.command("train")(cmd_train.train)
 app.command("evaluate")(cmd_evaluate.evaluate)
 app.command("bench")(cmd_bench.bench)
 app.command("predict")(cmd_predict.predict)
+app.command("spot")(cmd_spot.spot)
 cmd_theta.app.command("maps")(cmd_theta_maps.maps)
 app.add_typer(cmd_theta.app, name="theta")
 

@@ -15,12 +15,17 @@ def synth(
         Path, typer.Argument(help="Dataset folder to create (new, empty, or an earlier synth output).")
     ],
     layout: Annotated[
-        str, typer.Option("--layout", "-l", help="Native layout: casme2, samm, smic or video (mp4 clips).")
+        str,
+        typer.Option(
+            "--layout",
+            "-l",
+            help="Native layout: casme2, samm, smic, video (mp4 clips) or long (long videos to spot in).",
+        ),
     ] = "casme2",
     subjects: Annotated[
         int, typer.Option("--subjects", help="Number of subjects (distinct identities).")
     ] = 4,
-    clips: Annotated[int, typer.Option("--clips", help="Clips per subject.")] = 6,
+    clips: Annotated[int, typer.Option("--clips", help="Clips per subject (long: videos per subject).")] = 6,
     seed: SeedOpt = 0,
     angle: Annotated[
         float,
@@ -28,6 +33,12 @@ def synth(
     ] = 0.0,
     size: Annotated[
         int | None, typer.Option("--size", help="Frame width in pixels (default 320; smic 256; video 640).")
+    ] = None,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", help="--layout long: each video's length (default 60).")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option("--fps", help="--layout long: frames per second (default 30; 25-240).")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -39,16 +50,24 @@ def synth(
 
     Besides its own files the folder gets fsr_ground_truth.csv and fsr_synth.json; same seed, same output.
 
+    --layout long: minutes-long videos, each holding several micro-expressions among blinks,
+    speech, nods, head turns and macro-expressions; the truth in fsr_spot_truth.csv (for fsr spot).
+
     Example: fsr synth demo/casme2 --layout casme2 --subjects 4 --clips 6 --seed 0
+    Example: fsr synth demo/long --layout long --subjects 1 --clips 2 --seconds 60 --fps 30
     """
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fsr_cli.synth import GROUND_TRUTH, check_request, dataset_bytes, read_marker, write_dataset
+    from fsr_cli.synth.layouts import SPOT_TRUTH
 
     # Refuse bad input before the progress bar starts, so the error stays one line.
-    check_request(out, layout=layout, subjects=subjects, clips=clips, seed=seed, angle=angle, size=size)
+    extra = {"seconds": seconds, "fps": fps}
+    check_request(
+        out, layout=layout, subjects=subjects, clips=clips, seed=seed, angle=angle, size=size, **extra
+    )
     start = time.perf_counter()
     columns = (TextColumn("synth {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
@@ -61,6 +80,7 @@ def synth(
             seed=seed,
             angle=angle,
             size=size,
+            **extra,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     marker = read_marker(root)
@@ -71,7 +91,7 @@ def synth(
         "n_subjects": marker["n_subjects"],
         "seed": seed,
         "angle_deg": angle,
-        "ground_truth": str(root.resolve() / GROUND_TRUTH),
+        "ground_truth": str(root.resolve() / (SPOT_TRUTH if layout == "long" else GROUND_TRUTH)),
         "bytes": dataset_bytes(root),
     }
     if json_out:

@@ -37,9 +37,10 @@ def csv_rows(results: list[dict], classes: tuple[str, ...]) -> list[list]:
     return rows
 
 
-def check_csv_target(path: Path, clips: list[Path]) -> None:
+def check_csv_target(path: Path, clips: list[Path], *, header: str | None = None) -> None:
     """Refuse a --csv that would replace an input clip, a folder, or a file that is not a results
     table fsr wrote (`--csv clips/*.mp4` gives --csv the first clip): checked before any work.
+    header: how such a table begins (default: predict's; `fsr spot` passes its own).
 
     Raises:
         UsageError: naming the file and the fix.
@@ -57,7 +58,7 @@ def check_csv_target(path: Path, clips: list[Path]) -> None:
                 first = f.readline(4096)
         except (OSError, UnicodeDecodeError):
             first = ""
-        if not first.startswith(CSV_HEADER):
+        if not first.startswith(header or CSV_HEADER):
             raise UsageError(
                 f"--csv {path} exists and is not a results table fsr wrote; fsr replaces only its own, "
                 "give a new file"

@@ -40,11 +40,28 @@ SYNTH_VERSION = 1
 MAX_COUNT = 99  # subject and clip numbers keep the releases' two-digit names
 SIZE_RANGE = (224, 1280)
 JPEG_QUALITY = 95
+LONG_SECONDS = (5.0, 900.0)
+LONG_FPS = (25.0, 240.0)
 
 
-def _check_args(layout: str, subjects: int, clips: int, seed: int, angle: float, size: int | None) -> Layout:
+def _check_args(
+    layout: str,
+    subjects: int,
+    clips: int,
+    seed: int,
+    angle: float,
+    size: int | None,
+    seconds: float | None = None,
+    fps: float | None = None,
+) -> Layout:
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout {layout!r}; choose one of: {', '.join(LAYOUTS)}")
+    if layout != "long" and (seconds is not None or fps is not None):
+        raise UsageError("--seconds and --fps are for --layout long; the other layouts keep their release's")
+    if seconds is not None and not (LONG_SECONDS[0] <= seconds <= LONG_SECONDS[1]):
+        raise UsageError(f"--seconds must be in {LONG_SECONDS[0]:g}..{LONG_SECONDS[1]:g}, got {seconds}")
+    if fps is not None and not (LONG_FPS[0] <= fps <= LONG_FPS[1]):
+        raise UsageError(f"--fps must be in {LONG_FPS[0]:g}..{LONG_FPS[1]:g}, got {fps}")
     if seed < 0:
         raise UsageError(f"--seed must be 0 or more, got {seed}")
     for name, n in (("subjects", subjects), ("clips", clips)):
@@ -87,9 +104,11 @@ def check_request(
     seed: int = 0,
     angle: float = 0.0,
     size: int | None = None,
+    seconds: float | None = None,
+    fps: float | None = None,
 ) -> None:
     """Raise UsageError for what `write_dataset` would refuse, before any work (the CLI calls it first)."""
-    _check_args(layout, subjects, clips, seed, angle, size)
+    _check_args(layout, subjects, clips, seed, angle, size, seconds, fps)
     _earlier_output(Path(out))
 
 
@@ -191,6 +210,8 @@ def write_dataset(
     seed: int = 0,
     angle: float = 0.0,
     size: int | None = None,
+    seconds: float | None = None,
+    fps: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write a synthetic micro-expression dataset in a native layout.
@@ -202,7 +223,9 @@ def write_dataset(
         seed: same seed -> the same ground truth and identical frames.
         angle: rotates every local motion direction by this many degrees (0 = vertical).
         size: frame width in pixels (height 3/4 of it); default per layout (320, 320, 256, 640).
-        progress: called as progress(done, total) after each identity and each clip.
+        seconds, fps: long layout only: each video's length (default 60 s) and frame rate (30).
+        progress: called as progress(done, total) after each identity and each clip (long: each
+            second of video).
 
     Returns:
         The dataset root (= out).
@@ -210,11 +233,16 @@ def write_dataset(
     Raises:
         UsageError: unknown layout, counts out of range, or `out` a non-empty foreign folder.
     """
-    lay = _check_args(layout, subjects, clips, seed, angle, size)
+    lay = _check_args(layout, subjects, clips, seed, angle, size, seconds, fps)
     out = Path(out)
     _clear_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     width = size or lay.width
+    if lay.name == "long":
+        from fsr_cli.synth.long_dataset import write_long
+
+        return write_long(out, subjects=subjects, videos=clips, seed=seed, width=width,
+                          seconds=seconds or 60.0, fps=fps or lay.fps, progress=progress)  # fmt: skip
     common = {"seed": seed, "subjects": subjects, "clips": clips, "angle": angle, "width": width}
     (out / MARKER).write_text(
         json.dumps(_marker(lay, planned=[], identities=[], slash=None, complete=False, **common), indent=2)

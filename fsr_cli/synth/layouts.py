@@ -4,6 +4,9 @@
     samm    SAMM/006/006_1_2/006_05562.jpg                         grey JPEG, 200 fps, a few frames around
     smic    SMIC_all_raw/HS/s1/micro/negative/s1_ne_01/image059700.bmp   colour BMP, 100 fps, onset..offset
     video   clips/sub01_01.mp4                                     mp4v, 200 fps, neutral frames around
+    long    long_videos/01/01_01.mp4                               mp4v, 30 fps (--fps), minutes long,
+                                                                   several expressions among
+                                                                   distractors (synth/long.py)
 
 Frame numbers are absolute, as in the releases: a CASME II clip starts at a number like 46.
 """
@@ -39,7 +42,9 @@ LAYOUTS: dict[str, Layout] = {
     "samm": Layout("samm", 200.0, 320, True, _SAMM_EMOTIONS, margin=(2, 6), first=(1000, 9000)),
     "smic": Layout("smic", 100.0, 256, False, ("positive", "negative", "surprise"), (0, 0), (1000, 900000)),
     "video": Layout("video", 200.0, 640, False, ("happiness", "disgust", "surprise"), (10, 20), (0, 0)),
+    "long": Layout("long", 30.0, 640, False, (), (0, 0), (0, 0)),
 }
+SPOT_TRUTH = "fsr_spot_truth.csv"  # the long layout's ground truth, MEGC-shaped (fsr_cli.spot.megc)
 SMIC_ABBR = {"negative": "ne", "positive": "po", "surprise": "sur"}
 
 
@@ -140,4 +145,5 @@ def top_entries(layout: str) -> tuple[str, ...]:
         "samm": ("SAMM", "SAMM_Micro_FACS_Codes_v2.xlsx"),
         "smic": ("SMIC_all_raw",),
         "video": ("clips",),
+        "long": ("long_videos", SPOT_TRUTH),
     }[layout]

@@ -45,6 +45,9 @@ ACTION_UNITS: dict[str, tuple[Bump, ...]] = {
     "15": (Bump((48,), (-0.2, 1.0), 1.0, 0.2), Bump((54,), (0.2, 1.0), 1.0, 0.2)),
     "17": (Bump((57, 8), (0.0, -1.0), 0.7, 0.25),),
     "20": (Bump((48,), (-1.0, 0.2), 1.0, 0.2), Bump((54,), (1.0, 0.2), 1.0, 0.2)),
+    # distractors of long videos (synth/long.py): a blink closes the upper lids; speech drops the jaw
+    "45": (Bump((37, 38), (0.0, 1.0), 1.0, 0.09), Bump((43, 44), (0.0, 1.0), 1.0, 0.09)),
+    "26": (Bump((57, 8), (0.0, 1.0), 1.0, 0.35, 0.1), Bump((66,), (0.0, 1.0), 0.6, 0.2)),
 }
 
 # Canonical (lowercase) emotion -> action units with their relative strength.
