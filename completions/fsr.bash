@@ -7,12 +7,12 @@ _fsr() {
         w="${COMP_WORDS[i]}"
         [[ "$w" == -* ]] && continue
         case "${path:+$path }$w" in
-            "checks"|"synth"|"index"|"preprocess"|"import-flow"|"train"|"evaluate"|"bench"|"predict"|"cache"|"cache ls"|"cache info"|"cache clear"|"theta"|"theta show"|"theta maps") path="${path:+$path }$w" ;;
+            "checks"|"synth"|"index"|"preprocess"|"import-flow"|"train"|"evaluate"|"bench"|"predict"|"spot"|"cache"|"cache ls"|"cache info"|"cache clear"|"theta"|"theta show"|"theta maps") path="${path:+$path }$w" ;;
         esac
     done
     case "$path" in
         "")
-            COMPREPLY=($(compgen -W '--version --debug --help -h checks synth index preprocess import-flow train evaluate bench predict cache theta' -- "$cur"))
+            COMPREPLY=($(compgen -W '--version --debug --help -h checks synth index preprocess import-flow train evaluate bench predict spot cache theta' -- "$cur"))
             ;;
         "checks")
             COMPREPLY=($(compgen -W '--json --help -h' -- "$cur"))
@@ -26,8 +26,10 @@ _fsr() {
                 --seed) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --angle) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --seconds) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--layout -l --subjects --clips --seed --angle --size --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--layout -l --subjects --clips --seed --angle --size --seconds --fps --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "index")
@@ -110,7 +112,17 @@ _fsr() {
                 --csv) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --device) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--run --checkpoint --onset --apex --fps --csv --force --device --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--run --checkpoint --onset --apex --fps --csv --force --spot --device --json --help -h' -- "$cur"))
+            [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            ;;
+        "spot")
+            case "$prev" in
+                --truth) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --csv) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --plot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W '--truth --fps --csv --plot --json --help -h' -- "$cur"))
             [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             ;;
         "cache")

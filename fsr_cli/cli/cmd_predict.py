@@ -44,6 +44,12 @@ def predict(
             help="Predict even where the quality gate finds the footage unreadable (marked forced).",
         ),
     ] = False,
+    spot: Annotated[
+        bool,
+        typer.Option(
+            "--spot", help="Long videos: spot every micro-expression (as fsr spot) and classify each."
+        ),
+    ] = False,
     device: DeviceOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:
@@ -55,7 +61,11 @@ def predict(
     --force predicts anyway and marks the result forced. Models and face detectors are loaded once for
     all clips. With several clips, failed ones are reported and the exit code is 3.
 
+    --spot: a long video holds several micro-expressions or none; each interval `fsr spot` finds
+    is classified as a clip of its own (its onset, spotted apex and offset).
+
     Example: fsr predict clip.mp4 --run runs/train/exp --json
+    Example: fsr predict recording.mp4 --spot --run runs/train/exp --csv labelled.csv
     """
     import math
     import os
@@ -68,8 +78,14 @@ def predict(
     if (run is None) == (checkpoint is None):
         raise UsageError("give exactly one of --run RUN or --checkpoint FILE")
     lib.check_clip_paths(clips)
+    if spot and (onset is not None or apex is not None):
+        raise UsageError(
+            "--spot finds each interval's onset and apex; give --spot or --onset/--apex, not both"
+        )
     if csv_out is not None:
-        lib.check_csv_target(csv_out, clips)
+        from fsr_cli.spot.outputs import CSV_HEADER
+
+        lib.check_csv_target(csv_out, clips, header=CSV_HEADER if spot else None)
     if fps is not None and not (math.isfinite(fps) and fps <= MAX_FPS):
         raise UsageError(f"--fps {fps} is not a frame rate; give one between 1 and {MAX_FPS:g}")
     # FFmpeg's own log lines ('moov atom not found') would break the one-line error of an
@@ -81,6 +97,9 @@ def predict(
     torch.set_num_threads(1)
     for w in predictor.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+    if spot:
+        _spot_and_predict(clips, predictor, fps=fps, force=force, csv_out=csv_out, json_out=json_out)
+        return
     if len(clips) == 1:
         results = [lib.predict_clip(clips[0], predictor, onset=onset, apex=apex, fps=fps, force=force)]
     else:
@@ -97,6 +116,59 @@ def predict(
     failed = [r for r in results if "error" in r]
     if json_out:
         emit_json(_document(results, predictor))
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL if len(failed) < len(results) else 1)
+
+
+def _spot_and_predict(clips, predictor, *, fps, force, csv_out, json_out) -> None:
+    from rich.table import Table
+
+    from fsr_cli.errors import EXIT_PARTIAL, FsrError
+    from fsr_cli.predict.spotted import predict_spotted
+    from fsr_cli.spot import outputs
+
+    results = []
+    with err_console.status("spotting and classifying") as status:
+        for c in clips:
+            status.update(f"spotting and classifying {c.name}")
+            try:
+                results.append(predict_spotted(c, predictor, fps=fps, force=force))
+            except FsrError as exc:
+                results.append({"clip": str(c), "error": str(exc), "quality": getattr(exc, "quality", None)})
+    table = Table(title="micro-expressions spotted and classified", title_justify="left")
+    for col in ("clip", "onset", "apex", "offset", "seconds", "label", "p"):
+        table.add_column(col, justify="left" if col in ("clip", "label") else "right")
+    for r in results:
+        name = Path(r["clip"]).name
+        if "error" in r:
+            table.add_row(name, "", "", "", "", "failed", "", style="red")
+            continue
+        for iv in r["spot"]["intervals"]:
+            p = f"{max(iv['probabilities'].values()):.2f}" if iv.get("label") else ""
+            span = f"{iv['onset_s']:.2f}-{iv['offset_s']:.2f}"
+            row = (
+                name,
+                str(iv["onset"]),
+                str(iv["apex"]),
+                str(iv["offset"]),
+                span,
+                iv.get("label") or "no label",
+                p,
+            )
+            table.add_row(*row)
+        if not r["spot"]["intervals"]:
+            table.add_row(name, "-", "-", "-", "none spotted", "-", "")
+    err_console.print(table)
+    for r in results:
+        if "error" in r:
+            err_console.print(f"[red]failed:[/red] {r['error']}", highlight=False, soft_wrap=True)
+    if csv_out is not None:
+        rows = [r if "error" in r else r["spot"] | {"video": r["clip"]} for r in results]
+        outputs.write_csv(csv_out, [x | {"video": x.get("video", x.get("clip"))} for x in rows])
+        err_console.print(f"results written to {csv_out}", highlight=False, soft_wrap=True)
+    if json_out:
+        emit_json({"classes": list(predictor.classes), "model": predictor.kind, "results": results})
+    failed = [r for r in results if "error" in r]
     if failed:
         raise typer.Exit(EXIT_PARTIAL if len(failed) < len(results) else 1)
 

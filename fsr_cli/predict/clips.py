@@ -88,8 +88,10 @@ def prepare_video(
     onset: int | None = None,
     apex: int | None = None,
     fps: float | None = None,
+    offset: int | None = None,
 ) -> dict:
-    """Stream a clip through prepare_clip with the predictor's preprocessing settings.
+    """Stream a clip through prepare_clip with the predictor's preprocessing settings (offset:
+    the last frame read, default the clip's last; a long video's interval stops decoding there).
 
     The clip is decoded twice, frame by frame (prepare_clip's two passes), never held whole.
 
@@ -109,6 +111,7 @@ def prepare_video(
     numbers = frame_numbers(clip)
     i_onset = _index(numbers, onset, "--onset", path)
     i_apex = _index(numbers, apex, "--apex", path)
+    i_offset = _index(numbers, offset, "offset", path)
     first = i_onset or 0
     if numbers is not None and first >= len(numbers) - 1:
         raise UsageError(
@@ -129,6 +132,7 @@ def prepare_video(
             frames,
             onset=i_onset,
             apex=i_apex,
+            offset=i_offset,
             size=predictor.crop,
             fps=rate,
             remove_drift=predictor.remove_drift,
@@ -183,8 +187,9 @@ def predict_clip(
     apex: int | None = None,
     fps: float | None = None,
     force: bool = False,
+    offset: int | None = None,
 ) -> dict:
-    """Predict the class of one clip.
+    """Predict the class of one clip (or of its frames onset..offset).
 
     Args:
         path: a video file or a folder of frames.
@@ -204,7 +209,7 @@ def predict_clip(
     from fsr_cli.predict.quality import assess
 
     t0 = time.perf_counter()
-    out = prepare_video(path, predictor, onset=onset, apex=apex, fps=fps)
+    out = prepare_video(path, predictor, onset=onset, apex=apex, fps=fps, offset=offset)
     quality = assess(out, crop=predictor.crop)
     if not quality["ok"] and not force:
         reason = "; ".join(quality["reasons"])

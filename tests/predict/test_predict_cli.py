@@ -201,3 +201,30 @@ def test_a_non_finite_fps_and_tiny_frames_are_one_line_errors(world, cli, tmp_pa
         1,
         [f"error: {tiny}: frames are 1x1 pixels, too small to hold a face (at least 32)"],
     )
+
+
+def test_spot_classifies_every_spotted_interval_of_a_long_video(world, fsr, tmp_path):
+    from fsr_cli.spot.megc import read_truth
+
+    out = tmp_path / "long"
+    r = fsr("synth", out, "--layout", "long", "--subjects", "1", "--clips", "1", "--seconds", "14",
+            "--fps", "30", "--size", "480", "--seed", "5")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    video = next((out / "long_videos").rglob("*.mp4"))
+    truth = [t for t in read_truth(out / "fsr_spot_truth.csv") if t["type"] == "micro"]
+    r = fsr(
+        "predict", video, world.blank, "--spot", "--run", world.run, "--json", "--csv", tmp_path / "l.csv"
+    )
+    assert r.returncode == 3, r.stderr  # the blank video fails, the long one is labelled
+    long_doc, blank_doc = json.loads(r.stdout)["results"]
+    assert "8 frames, shorter than the 15 a micro-expression needs at 25 fps" in blank_doc["error"]
+    intervals = long_doc["spot"]["intervals"]
+    assert len(intervals) >= 1 and long_doc["labelled"] == len(intervals)
+    for iv in intervals:
+        assert iv["label"] in CLASSES and sum(iv["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert any(t["onset"] - 3 <= iv["apex"] <= t["offset"] + 3 for t in truth), (iv, truth)
+    rows = list(csv.DictReader(open(tmp_path / "l.csv")))
+    assert [r["label"] for r in rows if r["status"] == "spotted"] == [iv["label"] for iv in intervals]
+    assert [r["status"] for r in rows][-1] == "failed"
+    r = fsr("predict", video, "--spot", "--onset", "3", "--run", world.run)
+    assert r.returncode == 2 and "give --spot or --onset/--apex, not both" in r.stderr

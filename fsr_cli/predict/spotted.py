@@ -1,0 +1,52 @@
+"""`fsr predict VIDEO --spot`: every micro-expression `fsr spot` finds in a long video, classified
+by the run's model as a clip of its own (onset, spotted apex, offset), through the same quality
+gate as any clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fsr_cli.errors import FsrError
+from fsr_cli.predict.clips import frame_numbers, predict_clip
+from fsr_cli.predict.predictor import Predictor
+
+
+def predict_spotted(
+    path: Path, predictor: Predictor, *, fps: float | None = None, force: bool = False
+) -> dict:
+    """{"clip", "spot": fsr spot's record with each interval's "label", "probabilities" (or
+    "label": null and "reason"), "labelled": how many got a label}.
+
+    Raises:
+        SampleError: the video cannot be read or spotted (spot.Unspottable, with its quality).
+    """
+    from fsr_cli.predict.video import read_clip
+    from fsr_cli.spot import spot_video
+
+    spotted = spot_video(path, fps=fps)
+    numbers = frame_numbers(read_clip(path))  # a folder's frames go by their file numbers
+    record = spotted.as_dict()
+    labelled = 0
+    for iv in record["intervals"]:
+        name = (lambda i: i) if numbers is None else numbers.__getitem__
+        onset = max(0, min(iv["onset"], iv["apex"] - 1))  # the flow needs an apex after its onset
+        try:
+            r = predict_clip(
+                path, predictor, onset=name(onset), apex=name(iv["apex"]), offset=name(iv["offset"]),
+                fps=spotted.fps, force=force,
+            )  # fmt: skip
+        except FsrError as exc:
+            iv.update({"label": None, "reason": str(exc)})
+            continue
+        if r.get("label") is None:
+            iv.update({"label": None, "reason": r.get("reason", r.get("error"))})
+            continue
+        labelled += 1
+        iv.update(
+            {
+                "label": r["label"],
+                "probabilities": r["probabilities"],
+                **({"forced": True} if r.get("forced") else {}),
+            }
+        )
+    return {"clip": str(path), "spot": record, "labelled": labelled}
