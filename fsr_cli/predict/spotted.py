@@ -23,18 +23,23 @@ def predict_spotted(
     from fsr_cli.predict.video import read_clip
     from fsr_cli.spot import spot_video
 
-    spotted = spot_video(path, fps=fps)
-    numbers = frame_numbers(read_clip(path))  # a folder's frames go by their file numbers
+    spotted = spot_video(path, fps=fps)  # frames numbered as predict numbers them
+    numbers = frame_numbers(read_clip(path)) or list(range(spotted.frames))
     record = spotted.as_dict()
     labelled = 0
     for iv in record["intervals"]:
-        name = (lambda i: i) if numbers is None else numbers.__getitem__
-        onset = max(0, min(iv["onset"], iv["apex"] - 1))  # the flow needs an apex after its onset
+        k = numbers.index(iv["apex"])
+        onset = min(iv["onset"], numbers[max(0, k - 1)])  # the flow needs an apex after its onset
         try:
             r = predict_clip(
-                path, predictor, onset=name(onset), apex=name(iv["apex"]), offset=name(iv["offset"]),
-                fps=spotted.fps, force=force,
-            )  # fmt: skip
+                path,
+                predictor,
+                onset=onset,
+                apex=iv["apex"],
+                offset=iv["offset"],
+                fps=spotted.fps,
+                force=force,
+            )
         except FsrError as exc:
             iv.update({"label": None, "reason": str(exc)})
             continue

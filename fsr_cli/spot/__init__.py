@@ -42,7 +42,8 @@ class Spotted:
     fps: float
     frames: int
     lag: int
-    intervals: list[dict]  # onset, apex, offset (0-based frames), score, and the same in seconds
+    intervals: list[dict]  # onset, apex, offset (a video's 0-based frame indices, a folder's frame
+    # file numbers, as fsr predict counts them), score, and the times in seconds from the first frame
     scores: np.ndarray  # (T,) the excursion score per frame
     threshold: float
     quality: dict
@@ -130,8 +131,13 @@ def spot_video(
     t4 = time.perf_counter()
     near_eye = motion.near_eye(signal.NEAR_EYE)
     scores, level, found = signal.spot(np.stack(rows), np.stack(eyes), np.array(valid), lag, near_eye)
+    from fsr_cli.predict.clips import frame_numbers
+
+    numbers = frame_numbers(clip)  # a folder's frames go by their file numbers, as the sheets count
     for r in found:
         r.update({f"{k}_s": round(r[k] / rate, 3) for k in ("onset", "apex", "offset")})
+        if numbers is not None:
+            r.update({k: numbers[r[k]] for k in ("onset", "apex", "offset")})
     seconds = {
         "decode": round(t_decode, 2),
         "track": round(t_track, 2),

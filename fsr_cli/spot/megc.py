@@ -30,14 +30,41 @@ def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
     return inter / ((a[1] - a[0] + 1) + (b[1] - b[0] + 1) - inter)
 
 
+def video_key(path: str | Path) -> str:
+    """What a video is called in a truth: its file stem, or for a frame folder named color/depth
+    (CAS(ME)^3) its subject and recording, 'spNO.1_a'."""
+    p = Path(path)
+    if p.name.lower() in ("color", "depth") and p.parent.name:
+        return f"{p.parent.parent.name}_{p.parent.name}"
+    return (
+        p.stem
+        if p.suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
+        else p.name
+    )
+
+
+def same_video(key: str, truth_video: str) -> bool:
+    """A truth's video names a recording whose file or folder name is it, or starts with it and
+    goes on with a non-digit (CAS(ME)^2's 15_0101 is 15_0101disgustingteeth)."""
+    if key == truth_video:
+        return True
+    rest = key[len(truth_video) :]
+    return key.startswith(truth_video) and bool(rest) and not rest[0].isdigit() and rest[0] != "_"
+
+
 def read_truth(path: Path) -> list[dict]:
-    """Rows {video, onset, offset, apex, type, ...} of a ground-truth CSV.
+    """Rows {video, onset, offset, apex, type, ...} of a ground-truth CSV, or of a release's
+    long-video sheet (.xlsx: fsr_cli.data.long).
 
     Raises:
         UsageError: unreadable file, missing columns, a row whose frames are not whole numbers
             or whose offset precedes its onset (naming the line).
     """
     path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        from fsr_cli.data.long import read_long_truth
+
+        return read_long_truth(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -103,14 +130,14 @@ def _match(spotted: list[tuple[int, int]], true: list[tuple[int, int]]) -> list[
 
 
 def evaluate(spotted: dict[str, list[tuple[int, int]]], truth: list[dict]) -> dict:
-    """Pooled MEGC precision, recall and F1 of spotted intervals per video (by file stem) against
+    """Pooled MEGC precision, recall and F1 of spotted intervals per video (by video_key) against
     the truth's micro-expressions; videos the truth does not list are reported, not scored."""
     per_video, tp, n_spot, n_true, on_macro = [], 0, 0, 0, 0
     for video, found in spotted.items():
-        rows = [r for r in truth if r["video"] == Path(video).stem]
+        rows = [r for r in truth if same_video(video_key(video), r["video"])]
         micro = [(r["onset"], r["offset"]) for r in rows if r["type"] == "micro"]
         macro = [(r["onset"], r["offset"]) for r in rows if r["type"] == "macro"]
-        if not rows and not any(r["video"] == Path(video).stem for r in truth):
+        if not rows:
             per_video.append({"video": video, "scored": False})
             continue
         hits = _match(found, micro)

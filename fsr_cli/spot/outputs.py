@@ -73,9 +73,11 @@ def timeline(path: Path, spotted, truth: list[dict] | None = None) -> Path:
             fontsize=7,
         )
     if truth is not None:
-        stem = Path(spotted.path).stem
+        from fsr_cli.spot.megc import same_video, video_key
+
+        key = video_key(spotted.path)
         for kind, colour, y in (("micro", "tab:green", -0.06), ("macro", "tab:blue", -0.12)):
-            rows = [r for r in truth if r["video"] == stem and r["type"] == kind]
+            rows = [r for r in truth if same_video(key, r["video"]) and r["type"] == kind]
             for k, r in enumerate(rows):
                 span = [r["onset"] / spotted.fps, (r["offset"] + 1) / spotted.fps]
                 name = f"true {kind}" if k == 0 else None

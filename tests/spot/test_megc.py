@@ -52,7 +52,7 @@ def test_truth_csv_round_trip_and_bad_rows(tmp_path):
     back = megc.read_truth(path)
     assert back[0]["video"] == "01_01" and (back[0]["onset"], back[0]["apex"], back[0]["offset"]) == (5, 7, 9)
     (tmp_path / "no_type.csv").write_text("video,onset,offset\nclip.mp4,3,8\n")
-    assert megc.read_truth(tmp_path / "no_type.csv")[0] | {} == {
+    assert megc.read_truth(tmp_path / "no_type.csv")[0] == {
         "video": "clip", "onset": 3, "offset": 8, "apex": None, "type": "micro"
     }  # fmt: skip
     for text, why in [
