@@ -37,12 +37,17 @@ def spot(
 
     Example: fsr spot demo/long/long_videos/01/*.mp4 --truth demo/long/fsr_spot_truth.csv --plot spots/
     """
+    import os
+
     from fsr_cli.errors import EXIT_PARTIAL, FsrError, UsageError
     from fsr_cli.predict.clips import check_clip_paths
     from fsr_cli.predict.results import check_csv_target
     from fsr_cli.spot import megc, outputs, spot_video
 
     check_clip_paths(videos)
+    os.environ.setdefault(
+        "OPENCV_FFMPEG_LOGLEVEL", "-8"
+    )  # FFmpeg's own lines would break the one-line errors
     if fps is not None and not (0 < fps < 10_000):
         raise UsageError(f"--fps must be a positive frame rate, got {fps}")
     rows = megc.read_truth(truth) if truth is not None else None
@@ -108,6 +113,21 @@ def _report(results: list[dict], evaluation: dict | None) -> None:
                 name, str(iv["onset"]), str(iv["apex"]), str(iv["offset"]), span, f"{iv['score']:.1f}"
             )
     err_console.print(table)
+    for r in results:
+        q, name = r.get("quality") or {}, Path(r["video"]).name
+        if q.get("truncated"):
+            err_console.print(
+                f"[yellow]warning:[/yellow] {name}: decoding stopped at frame {q['decoded_frames']} of the "
+                f"{q['stated_frames']} it states (a corrupt or cut tail); spotted on what decoded",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if q.get("variable_frame_rate"):
+            err_console.print(
+                f"[yellow]warning:[/yellow] {name}: a variable frame rate; times come from its timestamps",
+                highlight=False,
+                soft_wrap=True,
+            )
     if evaluation is not None:
         e = evaluation
         err_console.print(

@@ -42,6 +42,29 @@ class Clip:
         """A folder's frame file names; None for a video."""
         return None if self.files is None else [f.name for f in self.files]
 
+    def stream_timed(self, times: list) -> Iterator[np.ndarray]:
+        """stream(), appending each frame's presentation time in seconds to `times` (a video's
+        timestamps, which a variable-frame-rate video needs; None for a folder's frames)."""
+        if not self.is_video:
+            for f in self.stream():
+                times.append(None)
+                yield f
+            return
+        yield from _video_frames(self.path, times)
+
+    def declared_frames(self) -> int | None:
+        """The frame count a video's container states (a corrupt tail decodes fewer); None if unstated."""
+        import cv2
+
+        if not self.is_video:
+            return len(self.files)
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        finally:
+            cap.release()
+        return n if n > 0 else None
+
     def stream(self) -> Iterator[np.ndarray]:
         """One decoding pass: uint8 frames in time order, grey (H, W) from a folder, BGR from a video.
 
@@ -81,7 +104,7 @@ def _folder_frames(files: list[Path]) -> Iterator[np.ndarray]:
         yield img
 
 
-def _video_frames(path: Path) -> Iterator[np.ndarray]:
+def _video_frames(path: Path, times: list | None = None) -> Iterator[np.ndarray]:
     import cv2
 
     cap = cv2.VideoCapture(str(path))
@@ -92,6 +115,8 @@ def _video_frames(path: Path) -> Iterator[np.ndarray]:
             ok, img = cap.read()
             if not ok:
                 return
+            if times is not None:
+                times.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
             yield img
     finally:
         cap.release()

@@ -28,6 +28,36 @@ MIN_FACE_SHARE = 0.8  # a video whose face is held in fewer frames than this is 
 MAX_CROWD_SHARE = 0.5  # nor one where most detections found several faces (whose expression?)
 
 
+VFR_SPREAD = 1.5  # frame intervals varying by more than this factor: a variable frame rate
+SHORT_TAIL = 0.98  # fewer frames decoded than this share of the stated count: a corrupt or cut tail
+
+
+def _stream_notes(clip, n: int, times: list) -> dict:
+    """What the decoding showed: frames decoded against those stated, a variable frame rate."""
+    notes: dict = {"decoded_frames": n}
+    stated = clip.declared_frames() if clip.is_video else None
+    if stated:
+        notes["stated_frames"] = stated
+        if n < SHORT_TAIL * stated - 1:
+            notes["truncated"] = True  # spotted on what decoded; reported, never hidden
+    t = np.array([x for x in times if x is not None], float)
+    if len(t) > 2:
+        gaps = np.diff(t)
+        gaps = gaps[gaps > 0]
+        if len(gaps) and np.percentile(gaps, 95) > VFR_SPREAD * np.percentile(gaps, 5):
+            notes["variable_frame_rate"] = True
+    return notes
+
+
+def _clock(times: list, rate: float) -> np.ndarray:
+    """Each frame's time in seconds from the first: the video's timestamps where they rise
+    throughout (variable frame rates), else index / fps."""
+    t = np.array([x if x is not None else np.nan for x in times], float)
+    if len(t) > 1 and np.all(np.isfinite(t)) and np.all(np.diff(t) > 0):
+        return t - t[0]
+    return np.arange(max(len(times), 1)) / rate
+
+
 class Unspottable(SampleError):
     """A video spotting cannot read, with the measurements that say why (`quality`)."""
 
@@ -85,7 +115,8 @@ def spot_video(
     tracker, motion = FaceTracker(rate), LagMotion(lag)
     rows, eyes, valid, faces, iods, crowd = [], [], [], [], [], []
     t_decode = t_track = t_motion = 0.0
-    stream = iter(clip.stream())
+    times: list = []
+    stream = iter(clip.stream_timed(times))
     while True:
         t0 = time.perf_counter()
         frame = next(stream, None)
@@ -108,6 +139,7 @@ def spot_video(
             progress(len(rows))
     n = len(rows)
     held = float(np.mean([i > 0 for i in iods])) if n else 0.0
+    quality_notes = _stream_notes(clip, n, times)
     iod = float(np.median([i for i in iods if i > 0])) if held else 0.0
     several = float(np.mean(crowd)) if crowd else 0.0
     quality = {
@@ -115,6 +147,7 @@ def spot_video(
         "max_faces": int(max(faces, default=0)),
         "several_faces_share": round(several, 3),
         "iod_px": round(iod, 1),
+        **quality_notes,
     }
     if n < 3 * lag:
         why = f"{n} frames, shorter than the {3 * lag} a micro-expression needs at {rate:g} fps"
@@ -134,8 +167,9 @@ def spot_video(
     from fsr_cli.predict.clips import frame_numbers
 
     numbers = frame_numbers(clip)  # a folder's frames go by their file numbers, as the sheets count
+    clock = _clock(times, rate)
     for r in found:
-        r.update({f"{k}_s": round(r[k] / rate, 3) for k in ("onset", "apex", "offset")})
+        r.update({f"{k}_s": round(clock[r[k]], 3) for k in ("onset", "apex", "offset")})
         if numbers is not None:
             r.update({k: numbers[r[k]] for k in ("onset", "apex", "offset")})
     seconds = {
