@@ -16,7 +16,13 @@ resident memory after loading the models for reference. The old path is not run 
 would hold 12,000 BGR frames (11 GB); their size is printed instead. Targets: 1 s clip < 1 s
 wall, 10 s clip < 10 s, 60 s clip < 1 GiB resident.
 
+Camera rows (--camera): the same clip upscaled into 1920x1080 at 30 fps and 3840x2160 at 25 fps
+(5 s each; the face as large in the frame as at 640x480), each clip's `fsr predict` wall time beside
+the time to merely decode it once, and `fsr spot` on a 60 s 1080p synthesised long video. Targets:
+faster than real time.
+
     python benchmarks/predict_speed.py [--run RUN] [--repeats 3] [--threads 2] [--seconds 1,10,60]
+    python benchmarks/predict_speed.py --camera [--seconds ""]
 """
 
 from __future__ import annotations
@@ -52,6 +58,62 @@ def synth_mp4(path: Path, seconds: float, *, seed: int = 0) -> tuple[Path, int]:
         writer.write(np.ascontiguousarray(f[..., ::-1]))  # RGB -> BGR
     writer.release()
     return path, int(clip.spec.apex - clip.spec.first)
+
+
+def upscaled_mp4(src: Path, path: Path, size: tuple[int, int], fps: float, seconds: float) -> Path:
+    """src's frames scaled into a size (w, h) frame (letterboxed), written at fps for seconds."""
+    import cv2
+
+    w, h = size
+    cap = cv2.VideoCapture(str(src))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    frame = None
+    for _ in range(int(fps * seconds)):
+        ok, f = cap.read()
+        if ok:
+            scale = h / f.shape[0]
+            frame = np.zeros((h, w, 3), np.uint8)
+            f = cv2.resize(f, (round(f.shape[1] * scale), h), interpolation=cv2.INTER_CUBIC)
+            x = (w - f.shape[1]) // 2
+            frame[:, x : x + f.shape[1]] = f
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def decode_seconds(video: Path) -> float:
+    import cv2
+
+    t = time.perf_counter()
+    cap = cv2.VideoCapture(str(video))
+    while cap.read()[0]:
+        pass
+    return time.perf_counter() - t
+
+
+def camera_rows(tmp: Path, ckpt: Path, args) -> None:
+    from fsr_cli.synth import write_dataset
+
+    src, _ = synth_mp4(tmp / "src.mp4", 1.0)
+    print("\ncamera footage: fsr predict (median of repeats, models loaded) beside one decoding pass")
+    for (w, h), fps in (((1920, 1080), 30.0), ((3840, 2160), 25.0)):
+        video = upscaled_mp4(src, tmp / f"cam{h}.mp4", (w, h), fps, 5.0)
+        new = measure("new", video, ckpt, args)
+        dec = decode_seconds(video)
+        verdict = "met" if new["wall"] < 5.0 else "NOT met"
+        print(f"  {w}x{h} {fps:g} fps, 5 s: predict {new['wall']:.2f} s, decode only {dec:.2f} s "
+              f"({verdict}: faster than real time)")  # fmt: skip
+    out = write_dataset(
+        tmp / "long", layout="long", subjects=1, clips=1, seed=0, size=640, seconds=60.0, fps=30.0
+    )
+    video = upscaled_mp4(next(out.rglob("*.mp4")), tmp / "long1080.mp4", (1920, 1080), 30.0, 60.0)
+    from fsr_cli.spot import spot_video
+
+    t = time.perf_counter()
+    spotted = spot_video(video)
+    wall = time.perf_counter() - t
+    print(f"  fsr spot, 60 s of 1920x1080 at 30 fps: {wall:.1f} s ({60 / wall:.2f}x real time), "
+          f"decode only {decode_seconds(video):.1f} s; stages {spotted.seconds}")  # fmt: skip
 
 
 def rss_mb() -> float:
@@ -161,6 +223,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2, help="OpenCV threads (cores)")
     ap.add_argument("--seconds", default="1,10,60", help="clip durations, comma-separated")
+    ap.add_argument("--camera", action="store_true", help="also the 1080p / 4K rows and spotting 1080p")
     ap.add_argument("--worker", nargs=3, metavar=("MODE", "VIDEO", "CHECKPOINT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -171,7 +234,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = random_checkpoint(Path(tmp) / "model.pt")
         print(f"640x480, {FPS:.0f} fps; cv2 threads {args.threads}, torch 1 thread; median of {args.repeats}")
-        for seconds in (float(x) for x in args.seconds.split(",")):
+        for seconds in (float(x) for x in args.seconds.split(",") if x):
             video, true_apex = synth_mp4(Path(tmp) / f"clip{seconds:g}.mp4", seconds)
             modes = ("old", "new") if seconds <= 10 else ("new",)
             res = {m: measure(m, video, ckpt, args) for m in modes}
@@ -195,6 +258,8 @@ def main() -> None:
             unit = "MB" if key == "rss_peak_mb" else "s"
             verdict = "met" if value < limit else "NOT met"
             print(f"  target: new {key} {value:.2f} {unit} < {limit:g} {unit}: {verdict}")
+        if args.camera:
+            camera_rows(Path(tmp), ckpt, args)
 
 
 if __name__ == "__main__":

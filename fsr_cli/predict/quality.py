@@ -13,13 +13,18 @@ anyway (the onset's face and landmarks, the rigid drift of the stable landmarks,
 - the stable landmarks (inner eye corners, nose) within 0.1 eye distance of their shared shift:
   they move together on one rigid face; when they do not, the face was lost, turned or occluded;
 - a flow peak of at most 20 px at the 128 px crop: a micro-expression moves the face by 1-5 px
-  there; more is a head or macro movement, or a lost face.
+  there; more is a head or macro movement, or a lost face;
+- no shot cut: two consecutive frames whose thumbnails differ by more than 25 grey levels on
+  average (a lab camera's frames differ by a few; a cut changes the whole picture);
+- the apex not in a blink: frames whose eyes differ from the onset's by more than 10 grey levels
+  and 2.5x the rest of the face are blink frames (reported as `blink_frames`); a blink at the apex
+  puts the lids' motion into the flow. Blinks elsewhere in the clip are reported, not refused.
 
 Measured on 2026-12-07: the synthesised lab-like clips (`fsr synth --layout video`, 640x480)
 have one face, 136 px between the eyes, a drift of 0.6 px, a spread of at most 1.0 px and a flow
 peak of 1.1-1.4 px: they pass. The in-the-wild clip of ../shared/data/real-video (640x360, a
 performer moving on stage) has 18 px between the eyes, a drift of 712 px, a spread of 4.3 px and
-a flow peak of 108 px: four checks fail. Not checked here: blinks and shot cuts.
+a flow peak of 108 px: four checks fail.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ def assess(prepared: dict, *, crop: int) -> dict:
         "drift_px": round(float(prepared["drift_px"]), 2),
         "track_spread_px": round(float(prepared["track_residual_px"]), 2),
         "flow_peak_px": round(peak, 2),
+        "shot_cuts": list(prepared.get("shot_cuts", [])),
+        "blink_frames": len(prepared.get("blink_frames", [])),
     }
     reasons = []
     if doc["faces"] > 1:
@@ -64,4 +71,9 @@ def assess(prepared: dict, *, crop: int) -> dict:
     limit = MAX_FLOW_PEAK_PX * crop / CROP
     if peak > limit:
         reasons.append(f"the flow peaks at {peak:.0f} px (at most {limit:.0f} for a micro-expression)")
+    if doc["shot_cuts"]:
+        reasons.append(f"a shot cut at frame {doc['shot_cuts'][0]} from the onset: the clip holds two shots")
+    apex = prepared.get("apex_index", 0) - prepared.get("onset_index", 0)
+    if apex in prepared.get("blink_frames", []):
+        reasons.append("the apex falls in a blink: the lids' motion would be read as the expression")
     return {"ok": not reasons, "reasons": reasons, **doc}

@@ -57,6 +57,19 @@ def template_eyes(size: int) -> np.ndarray:
     return np.array([[centre - half, y], [centre + half, y]])
 
 
+EYE_RX, EYE_RY = 0.36, 0.24  # eye mask half-axes, inter-ocular distances (lids and lashes)
+
+
+def eye_masks(size: int) -> list[np.ndarray]:
+    """(size, size) bool of each eye (lids and lashes) in the template crop."""
+    iod = TEMPLATE_IOD * size
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
+    return [
+        ((xs - ex) / (EYE_RX * iod)) ** 2 + ((ys - ey) / (EYE_RY * iod)) ** 2 <= 1.0
+        for ex, ey in template_eyes(size)
+    ]
+
+
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity (2, 3) mapping src points (N, 2) onto dst (N, 2) (Umeyama 1991)."""
     mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)

@@ -82,9 +82,61 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
 FrameSource = Callable[[], Iterable[np.ndarray]]  # each call: a fresh pass over the clip's frames
 
 
-# A clip whose grey frames fit in this many bytes is kept from the first pass for the second
-# (a dataset clip, a few seconds of video); a longer one is decoded again instead.
+# A clip whose face regions fit in this many bytes is kept from the first pass for the second
+# (a dataset clip, seconds of HD or 4K video); a longer one is decoded again instead.
 KEEP_BYTES = 256 * 2**20
+# The region kept around the crop's footprint on the onset frame, as a share of its side: room
+# for the head's drift (a drift beyond half the eye distance fails predict's quality gate).
+KEEP_MARGIN = 0.5
+
+
+CUT_GREY = 25.0  # mean grey change between two frames' thumbnails that only a shot cut makes
+BLINK_GREY = 10.0  # mean grey change of the eyes from the onset that a closing lid makes ...
+BLINK_RATIO = 2.5  # ... and this many times the rest of the face's
+
+
+def _thumb(grey: np.ndarray) -> np.ndarray:
+    step = max(1, grey.shape[1] // 64)
+    return grey[::step, ::step].astype(np.int16)
+
+
+def blink_frames(crops: np.ndarray) -> list[int]:
+    """Indices of aligned crops whose eyes differ from the first crop's as a closing lid makes
+    them differ (far more than the rest of the face)."""
+    eyes = np.logical_or(*align.eye_masks(crops.shape[-1]))
+    diff = np.abs(crops.astype(np.int16) - crops[0].astype(np.int16))
+    d_eye, d_rest = diff[:, eyes].mean(1), diff[:, ~eyes].mean(1)
+    return [int(i) for i in np.nonzero((d_eye > BLINK_GREY) & (d_eye > BLINK_RATIO * d_rest))[0]]
+
+
+def _footprint(mat: np.ndarray, size: int) -> np.ndarray:
+    """(x0, y0, x1, y1) of the frame pixels a size x size warp by `mat` (frame -> crop) reads,
+    bilinear neighbours included."""
+    inv = np.linalg.inv(np.vstack([mat, [0, 0, 1]]))[:2]
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], float) @ inv.T
+    return np.array([*np.floor(corners.min(0)) - 1, *np.ceil(corners.max(0)) + 2])
+
+
+def _keep_box(mat: np.ndarray, size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The region of a frame kept for the second pass: the onset's footprint and a margin."""
+    x0, y0, x1, y1 = _footprint(mat, size)
+    m = KEEP_MARGIN * max(x1 - x0, y1 - y0)
+    h, w = shape
+    return int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m))
+
+
+def _inside(
+    box: tuple[int, int, int, int], mats: list[np.ndarray], size: int, shape: tuple[int, int]
+) -> bool:
+    """Whether every warp reads only the kept region, or beyond it only past the frame's own
+    edge (where the full frame's replicated border is the region's)."""
+    x0, y0, x1, y1 = box
+    h, w = shape
+    for mat in mats:
+        a, b, c, d = _footprint(mat, size)
+        if (a < x0 and x0 > 0) or (b < y0 and y0 > 0) or (c > x1 and x1 < w) or (d > y1 and y1 < h):
+            return False
+    return True
 
 
 class FrameRangeError(SampleError):
@@ -132,7 +184,7 @@ def prepare_clip(
          'detector': 'hog' | 'cnn', 'drift_px': float, 'curve': (T,) spotting curve or None,
          'faces': faces on the onset frame, 'iod_px': inter-ocular distance on the onset (pixels
          of the footage), 'track_residual_px': the stable landmarks' largest spread about their
-         shared shift,
+         shared shift, 'shot_cuts' and 'blink_frames': frame indices from the onset,
          'n_frames': frames read (up to the offset), 'timings': {stage: seconds, 'load': decoding}}
 
     Raises:
@@ -161,8 +213,17 @@ def prepare_clip(
                 yield to_grey(frame)
 
     tracker, shifts = None, []
-    kept: list[np.ndarray] | None = []  # pass 1's grey frames while they fit KEEP_BYTES
+    # Pass 1 keeps each frame's face region (keep) while they fit KEEP_BYTES; pass 2 warps from
+    # them, pasted into a frame-sized canvas at their place, which gives the very crops a
+    # warp of the whole frame gives (checked: every warp reads inside the regions).
+    kept: list[np.ndarray] | None = []
+    keep = shape = thumb = None
+    cuts = []  # frames (from the onset) that differ from the one before as only a shot cut does
     for grey in clip_frames():
+        small = _thumb(grey)
+        if thumb is not None and small.shape == thumb.shape and np.abs(small - thumb).mean() > CUT_GREY:
+            cuts.append(len(shifts))
+        thumb = small
         t = time.perf_counter()
         if tracker is None:
             name = names[onset] if names else f"frame {onset}"
@@ -171,13 +232,16 @@ def prepare_clip(
             points = face.landmarks(grey, box)
             tracker = align.DriftTracker(box, points)
             shifts.append(np.zeros(2))
+            shape = grey.shape[:2]
+            keep = _keep_box(align.alignment_matrix(points, size=size), size, shape)
             timings["face"] = time.perf_counter() - t
             hook("face")
         else:
             shifts.append(tracker.add(grey).copy() if remove_drift else np.zeros(2))
             timings["align"] += time.perf_counter() - t
-        if kept is not None and (len(kept) + 1) * grey.nbytes <= KEEP_BYTES:
-            kept.append(grey)
+        region = grey[keep[1] : keep[3], keep[0] : keep[2]]
+        if kept is not None and (len(kept) + 1) * region.nbytes <= KEEP_BYTES:
+            kept.append(region.copy())
         else:
             kept = None  # too long to keep: the second pass decodes again
     n, total = len(shifts), read[0]
@@ -192,8 +256,18 @@ def prepare_clip(
     shifts = np.stack(shifts) if remove_drift else None
     _, _, drift_px, mats = align.clip_warps(points, shifts, n=n, onset_index=0, size=size, fps=fps)
     crops = np.empty((n, size, size), np.uint8)
+    if kept is not None and not _inside(keep, mats, size, shape):
+        kept = None  # the head went beyond the kept regions: decode again
+    if kept is not None:
+        canvas = np.zeros(shape, np.uint8)
+
+        def regions():
+            for r in kept:
+                canvas[keep[1] : keep[3], keep[0] : keep[2]] = r
+                yield canvas
+
     k = -1
-    for k, grey in enumerate(kept if kept is not None else clip_frames()):
+    for k, grey in enumerate(regions() if kept is not None else clip_frames()):
         if k >= n:
             break
         crops[k] = align.warp(grey, mats[k], size=size)
@@ -231,6 +305,8 @@ def prepare_clip(
         "faces": len(boxes),
         "iod_px": float(np.linalg.norm(points[36:42].mean(0) - points[42:48].mean(0))),
         "track_residual_px": tracker.residual if remove_drift else 0.0,
+        "shot_cuts": cuts,
+        "blink_frames": blink_frames(crops),
         "n_frames": total,
         "timings": timings,
     }

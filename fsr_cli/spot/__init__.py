@@ -25,6 +25,7 @@ from fsr_cli.spot.motion import LagMotion
 from fsr_cli.spot.track import FaceTracker
 
 MIN_FACE_SHARE = 0.8  # a video whose face is held in fewer frames than this is not spotted
+ANALYSIS_HZ = 50.0  # faster video is analysed at every k-th frame: a micro-expression spans 10+ of them
 MAX_CROWD_SHARE = 0.5  # nor one where most detections found several faces (whose expression?)
 
 
@@ -78,6 +79,7 @@ class Spotted:
     threshold: float
     quality: dict
     seconds: dict = field(default_factory=dict)  # wall time: decode, track, motion, spot
+    step: int = 1  # scores[i] is of decoded frame i * step
 
     def as_dict(self) -> dict:
         return {
@@ -85,6 +87,7 @@ class Spotted:
             "fps": self.fps,
             "frames": self.frames,
             "lag_frames": self.lag,
+            "analysed_every": self.step,
             "threshold": round(self.threshold, 3),
             "intervals": self.intervals,
             "quality": self.quality,
@@ -111,8 +114,9 @@ def spot_video(
     rate = fps or clip.fps
     if not rate or not np.isfinite(rate) or rate <= 0:
         raise SampleError(f"{path}: no frame rate; give --fps")
-    lag = signal.lag_frames(rate)
-    tracker, motion = FaceTracker(rate), LagMotion(lag)
+    step = max(1, int(rate // ANALYSIS_HZ))  # every step-th frame is analysed
+    lag = signal.lag_frames(rate / step)
+    tracker, motion = FaceTracker(rate / step), LagMotion(lag)
     rows, eyes, valid, faces, iods, crowd = [], [], [], [], [], []
     t_decode = t_track = t_motion = 0.0
     times: list = []
@@ -123,6 +127,9 @@ def spot_video(
         t1 = time.perf_counter()
         if frame is None:
             break
+        if (len(times) - 1) % step:
+            t_decode += t1 - t0
+            continue
         tracked = tracker.add(frame)
         t2 = time.perf_counter()
         a = motion.add(tracked.crop)
@@ -135,11 +142,11 @@ def spot_video(
         if tracked.detected:
             crowd.append(tracked.faces > 1)
         iods.append(tracked.iod_px)
-        if progress and len(rows) % max(1, round(rate)) == 0:
-            progress(len(rows))
+        if progress and len(rows) % max(1, round(rate / step)) == 0:
+            progress(len(times))
     n = len(rows)
     held = float(np.mean([i > 0 for i in iods])) if n else 0.0
-    quality_notes = _stream_notes(clip, n, times)
+    quality_notes = _stream_notes(clip, len(times), times)
     iod = float(np.median([i for i in iods if i > 0])) if held else 0.0
     several = float(np.mean(crowd)) if crowd else 0.0
     quality = {
@@ -150,7 +157,9 @@ def spot_video(
         **quality_notes,
     }
     if n < 3 * lag:
-        why = f"{n} frames, shorter than the {3 * lag} a micro-expression needs at {rate:g} fps"
+        why = (
+            f"{len(times)} frames, shorter than the {3 * lag * step} a micro-expression needs at {rate:g} fps"
+        )
     elif held < MIN_FACE_SHARE:
         why = f"a face was held in {held:.0%} of the frames (at least {MIN_FACE_SHARE:.0%} needed)"
     elif iod < MIN_IOD_PX:  # the gate of fsr predict (predict/quality.py)
@@ -169,6 +178,7 @@ def spot_video(
     numbers = frame_numbers(clip)  # a folder's frames go by their file numbers, as the sheets count
     clock = _clock(times, rate)
     for r in found:
+        r.update({k: r[k] * step for k in ("onset", "apex", "offset")})  # analysed -> decoded frames
         r.update({f"{k}_s": round(clock[r[k]], 3) for k in ("onset", "apex", "offset")})
         if numbers is not None:
             r.update({k: numbers[r[k]] for k in ("onset", "apex", "offset")})
@@ -178,4 +188,6 @@ def spot_video(
         "motion": round(t_motion, 2),
         "spot": round(time.perf_counter() - t4, 2),
     }
-    return Spotted(str(path), float(rate), n, lag, found, scores, level, quality, seconds)
+    return Spotted(
+        str(path), float(rate), len(times), lag * step, found, scores, level, quality, seconds, step
+    )

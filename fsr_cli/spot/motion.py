@@ -20,22 +20,11 @@ from collections import deque
 
 import numpy as np
 
-from fsr_cli.preprocess.align import TEMPLATE_EYE_Y, TEMPLATE_IOD, template_eyes
+from fsr_cli.preprocess.align import TEMPLATE_EYE_Y, TEMPLATE_IOD, eye_masks, template_eyes
 from fsr_cli.spot.track import CROP
 
 BLOCK = 16
 MIN_COVER = 0.3  # a block counts where the mask covers this much of it
-EYE_RX, EYE_RY = 0.36, 0.24  # eye mask half-axes, inter-ocular distances (lids and lashes)
-
-
-def eye_masks(size: int = CROP) -> list[np.ndarray]:
-    """(size, size) bool of each eye (lids and lashes) in the template crop."""
-    iod = TEMPLATE_IOD * size
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
-    return [
-        ((xs - ex) / (EYE_RX * iod)) ** 2 + ((ys - ey) / (EYE_RY * iod)) ** 2 <= 1.0
-        for ex, ey in template_eyes(size)
-    ]
 
 
 def face_mask(size: int = CROP) -> np.ndarray:

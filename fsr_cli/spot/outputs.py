@@ -54,7 +54,7 @@ def timeline(path: Path, spotted, truth: list[dict] | None = None) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = np.arange(len(spotted.scores)) / spotted.fps
+    t = np.arange(len(spotted.scores)) * spotted.step / spotted.fps
     fig, ax = plt.subplots(figsize=(12, 3.2))
     ax.plot(t, spotted.scores, lw=0.8, color="0.25", label="excursion score")
     ax.axhline(

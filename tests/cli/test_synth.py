@@ -62,7 +62,7 @@ def _one_line_usage_error(r, message):
 
 def test_unknown_layout(tmp_path):
     r = run_fsr("synth", str(tmp_path / "x"), "--layout", "mmew")
-    _one_line_usage_error(r, "unknown layout 'mmew'; choose one of: casme2, samm, smic, video")
+    _one_line_usage_error(r, "unknown layout 'mmew'; choose one of: casme2, samm, smic, video, long")
 
 
 def test_non_empty_foreign_folder(tmp_path):

@@ -26,6 +26,9 @@ def prepared(**kw) -> dict:
         ({"drift_px": 80.0}, "the head moved 80 px from the onset"),
         ({"track_residual_px": 20.0}, "the face was not tracked through the clip"),
         ({"peak": 30.0}, "the flow peaks at 30 px (at most 20"),
+        ({"shot_cuts": [7]}, "a shot cut at frame 7 from the onset"),
+        ({"blink_frames": [3, 4, 5], "apex_index": 14, "onset_index": 10}, "the apex falls in a blink"),
+        ({"blink_frames": [3, 4, 5], "apex_index": 20, "onset_index": 10}, None),  # a blink elsewhere
     ],
 )
 def test_each_check_names_what_failed(change, reason):
@@ -34,6 +37,34 @@ def test_each_check_names_what_failed(change, reason):
     assert (reason is None and q["reasons"] == []) or (
         len(q["reasons"]) == 1 and q["reasons"][0].startswith(reason)
     )
+
+
+def test_a_shot_cut_and_a_blink_at_the_apex_are_measured_on_real_frames():
+    """prepare_clip on rendered frames: a cut to another picture, and lids closing at the apex."""
+    from dataclasses import replace
+
+    import cv2
+
+    from fsr_cli.preprocess import prepare_clip
+    from fsr_cli.synth.render import cached_identity, draw_spec, render_clip
+
+    identity = cached_identity(0, 320, False)
+    rng = np.random.default_rng(1)
+    spec = draw_spec(
+        rng, emotion="surprise", fps=200.0, first=0, face_width=identity.face_width, margin=(4, 4)
+    )
+    blink = render_clip(identity, replace(spec, units=(("45", 1.0),), peak_px=0.15 * 0.38 * 320))
+    frames = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in blink.frames]
+    apex = blink.index(spec.apex)
+    out = prepare_clip(frames, apex=apex, fps=200.0)
+    assert apex in out["blink_frames"] and 0 not in out["blink_frames"] and out["shot_cuts"] == []
+    assert "the apex falls in a blink" in " ".join(assess(out | {"onset_index": 0}, crop=128)["reasons"])
+    clean = render_clip(identity, spec)
+    cut = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clean.frames]
+    half = len(cut) // 2
+    cut[half:] = [255 - f for f in cut[half:]]  # another picture from here on
+    out = prepare_clip(cut, apex=half - 2, fps=200.0)
+    assert out["shot_cuts"] == [half] and out["blink_frames"] == []
 
 
 def test_lab_clips_pass_and_are_labelled(world, fsr):

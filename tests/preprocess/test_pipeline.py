@@ -70,13 +70,22 @@ def test_a_streamed_clip_gives_the_arrays_of_the_same_clip_in_memory(make_brow_c
         return (f.copy() for f in frames)
 
     want = prepare_clip(frames, fps=200.0)
+    kept = prepare_clip(stream, fps=200.0)  # the face regions kept: one decoding pass
+    assert len(passes) == 1
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "KEEP_MARGIN", -0.3)  # regions smaller than the crops: decoded again
+        shrunk = prepare_clip(stream, fps=200.0)
+    assert len(passes) == 3
     monkeypatch.setattr(pipeline, "KEEP_BYTES", 0)  # too long to keep: the second pass reads again
     got = prepare_clip(stream, fps=200.0)
-    assert len(passes) == 2 and got["n_frames"] == 30
+    assert len(passes) == 5 and got["n_frames"] == 30
     for key in ("flow", "onset", "apex"):
         np.testing.assert_array_equal(got[key], want[key])
+        np.testing.assert_array_equal(kept[key], want[key])
+        np.testing.assert_array_equal(shrunk[key], want[key])
     assert (got["apex_index"], got["drift_px"]) == (want["apex_index"], want["drift_px"])
     assert got["drift_px"] > 1  # the drift was tracked and removed
+    monkeypatch.undo()
     still = prepare_clip(stream, fps=200.0, remove_drift=False)  # every frame still read and spotted
     assert still["n_frames"] == 30 and still["drift_px"] == 0.0 and abs(still["apex_index"] - 12) <= 3
 

@@ -198,7 +198,7 @@ def test_refuses_a_foreign_folder(tmp_path):
 @pytest.mark.parametrize(
     "kwargs,message",
     [
-        ({"layout": "casme3"}, "unknown layout 'casme3'; choose one of: casme2, samm, smic, video"),
+        ({"layout": "casme3"}, "unknown layout 'casme3'; choose one of: casme2, samm, smic, video, long"),
         ({"layout": "samm", "subjects": 0}, "--subjects must be between 1 and 99, got 0"),
         ({"layout": "samm", "seed": -1}, "--seed must be 0 or more, got -1"),
         ({"layout": "samm", "clips": 100}, "--clips must be between 1 and 99, got 100"),
