@@ -111,6 +111,7 @@ def _video_frames(path: Path, times: list | None = None) -> Iterator[np.ndarray]
     try:
         if not cap.isOpened():
             raise UsageError(f"{path}: OpenCV cannot open this video")
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # a phone's rotation tag: frames upright
         while True:
             ok, img = cap.read()
             if not ok:

@@ -26,6 +26,23 @@ def test_reads_mp4_frames_and_fps(tmp_path):
     assert abs(float(clip.frames[5].mean()) - 100) < 6
 
 
+def test_a_phone_video_s_rotation_tag_is_honoured():
+    """A video stored sideways with a display matrix (tests/predict/assets/README.md) decodes
+    upright: the face is found."""
+    from pathlib import Path
+
+    from fsr_cli.preprocess.face import detect_faces
+
+    clip = read_clip(Path(__file__).parent / "assets" / "phone_rotated_90.mp4")
+    frames = clip.frames
+    assert len(frames) == 46 and frames[0].shape == (240, 320, 3)  # stored 320 high, 240 wide
+    boxes, _ = detect_faces(cv2.cvtColor(frames[0], cv2.COLOR_BGR2GRAY))
+    assert len(boxes) == 1
+    sideways = cv2.VideoCapture(str(clip.path))
+    sideways.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+    assert sideways.read()[1].shape == (320, 240, 3)  # the stored picture: the tag is what turns it
+
+
 def test_folder_of_frames_in_natural_order_decoded_to_grey(tmp_path):
     for i in (1, 2, 10):
         img = np.zeros((32, 32, 3), np.uint8)
