@@ -16,9 +16,9 @@ anyway (the onset's face and landmarks, the rigid drift of the stable landmarks,
   there; more is a head or macro movement, or a lost face;
 - no shot cut: two consecutive frames whose thumbnails differ by more than 25 grey levels on
   average (a lab camera's frames differ by a few; a cut changes the whole picture);
-- the apex not in a blink: frames whose eyes differ from the onset's by more than 10 grey levels
-  and 2.5x the rest of the face are blink frames (reported as `blink_frames`); a blink at the apex
-  puts the lids' motion into the flow. Blinks elsewhere in the clip are reported, not refused.
+- the apex not in a blink: frames whose eyes differ from the onset's by more than 12 grey levels
+  and 4x the skin around them are blink frames (`blink_frames`, preprocess/pipeline.py); a blink
+  at the apex puts the lids' motion into the flow. Blinks elsewhere are reported, not refused.
 
 Measured on 2026-12-07: the synthesised lab-like clips (`fsr synth --layout video`, 640x480)
 have one face, 136 px between the eyes, a drift of 0.6 px, a spread of at most 1.0 px and a flow

@@ -60,14 +60,12 @@ def template_eyes(size: int) -> np.ndarray:
 EYE_RX, EYE_RY = 0.36, 0.24  # eye mask half-axes, inter-ocular distances (lids and lashes)
 
 
-def eye_masks(size: int) -> list[np.ndarray]:
-    """(size, size) bool of each eye (lids and lashes) in the template crop."""
+def eye_masks(size: int, *, scale: float = 1.0) -> list[np.ndarray]:
+    """(size, size) bool of each eye (lids and lashes) in the template crop; scale widens both axes."""
     iod = TEMPLATE_IOD * size
+    rx, ry = scale * EYE_RX * iod, scale * EYE_RY * iod
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
-    return [
-        ((xs - ex) / (EYE_RX * iod)) ** 2 + ((ys - ey) / (EYE_RY * iod)) ** 2 <= 1.0
-        for ex, ey in template_eyes(size)
-    ]
+    return [((xs - ex) / rx) ** 2 + ((ys - ey) / ry) ** 2 <= 1.0 for ex, ey in template_eyes(size)]
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
