@@ -14,11 +14,16 @@ def spot(
     videos: Annotated[list[Path], typer.Argument(help="Videos (or folders of frames, with --fps).")],
     truth: Annotated[
         Path | None,
-        typer.Option("--truth", help="Ground-truth CSV (video, onset, offset[, apex, type]): MEGC P/R/F1."),
+        typer.Option(
+            "--truth",
+            help="Ground truth, a CSV (video, onset, offset[, apex, type]) or a release's sheet: MEGC.",
+        ),
     ] = None,
     fps: Annotated[
         float | None,
-        typer.Option("--fps", help="Frame rate (default: the video's; needed for frame folders)."),
+        typer.Option(
+            "--fps", help="Frame rate (default: the video's; frame folders: the --truth release's)."
+        ),
     ] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the intervals (one row each).")] = None,
     plot: Annotated[
@@ -51,6 +56,9 @@ def spot(
     if fps is not None and not (0 < fps < 10_000):
         raise UsageError(f"--fps must be a positive frame rate, got {fps}")
     rows = megc.read_truth(truth) if truth is not None else None
+    from fsr_cli.data.long import FPS, kind_of
+
+    folder_fps = FPS.get(kind_of(truth)) if truth is not None else None  # a release's frame folders
     if csv_out is not None:
         check_csv_target(csv_out, videos, header=outputs.CSV_HEADER)
     if plot is not None and plot.exists() and not plot.is_dir():
@@ -68,7 +76,12 @@ def spot(
         for v in videos:
             task = bar.add_task(v.name, total=None)
             try:
-                s = spot_video(v, fps=fps, progress=lambda n, task=task: bar.update(task, completed=n))
+                s = spot_video(
+                    v,
+                    fps=fps,
+                    folder_fps=folder_fps,
+                    progress=lambda n, task=task: bar.update(task, completed=n),
+                )
             except FsrError as exc:
                 results.append({"video": str(v), "error": str(exc), "quality": getattr(exc, "quality", None)})
                 continue

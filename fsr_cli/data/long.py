@@ -35,7 +35,15 @@ from pathlib import Path
 
 from fsr_cli.errors import DatasetError, UsageError
 
-FPS = {"casme2-long": 30.0, "samm-long": 200.0, "casme3-long": 30.0}
+FPS = {"casme2-long": 30.0, "samm-long": 200.0, "casme3-long": 30.0}  # the releases' frame rates
+# The columns SAMM's and CAS(ME)^3's sheets share (header aliases, as fsr_cli.data.xlsx reads them).
+INTERVAL_FIELDS = {
+    "subject": ("Subject",),
+    "file": ("Filename",),
+    "onset": ("Onset",),
+    "apex": ("Apex",),
+    "offset": ("Offset",),
+}
 
 
 def kind_of(path: Path) -> str | None:
@@ -135,15 +143,7 @@ def _samm(path: Path) -> list[dict]:
     sheet = read_sheet(
         path, marker="Filename", expected="the SAMM long videos sheet", sheets=("FACS_Movement_Only",)
     )
-    fields = {
-        "subject": ("Subject",),
-        "file": ("Filename",),
-        "onset": ("Onset",),
-        "apex": ("Apex",),
-        "offset": ("Offset",),
-        "type": ("Type",),
-        "aus": ("Action Units", "AU"),
-    }
+    fields = {**INTERVAL_FIELDS, "type": ("Type",), "aus": ("Action Units", "AU")}
     out = []
     for _, r in sheet.records(fields, optional=("aus", "subject")):
         name = str(r["file"] or "").strip()
@@ -163,15 +163,7 @@ def _casme3(path: Path) -> list[dict]:
     sheet = read_sheet(
         path, marker="Subject", expected="the CAS(ME)^3 part A ME label sheet", sheets=("label", "Sheet1")
     )
-    fields = {
-        "subject": ("Subject",),
-        "file": ("Filename",),
-        "onset": ("Onset",),
-        "apex": ("Apex",),
-        "offset": ("Offset",),
-        "emotion": ("emotion", "Estimated Emotion"),
-        "aus": ("AU", "Action Units"),
-    }
+    fields = {**INTERVAL_FIELDS, "emotion": ("emotion", "Estimated Emotion"), "aus": ("AU", "Action Units")}
     out = []
     for _, r in sheet.records(fields, optional=("emotion", "aus")):
         subject = str(r["subject"] or "").strip()

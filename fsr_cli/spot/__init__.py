@@ -96,9 +96,13 @@ class Spotted:
 
 
 def spot_video(
-    path: Path, *, fps: float | None = None, progress: Callable[[int], None] | None = None
+    path: Path,
+    *,
+    fps: float | None = None,
+    folder_fps: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Spotted:
-    """Spot the micro-expressions of one video (or folder of frames; give fps for a folder).
+    """Spot the micro-expressions of one video (or folder of frames: fps, else folder_fps).
 
     Raises:
         SampleError: unreadable video, no frame rate.
@@ -111,7 +115,7 @@ def spot_video(
         clip = read_clip(Path(path))
     except Exception as exc:  # a path that exists (checked by the CLI) but cannot be read
         raise SampleError(str(exc)) from exc
-    rate = fps or clip.fps
+    rate = fps or clip.fps or folder_fps
     if not rate or not np.isfinite(rate) or rate <= 0:
         raise SampleError(f"{path}: no frame rate; give --fps")
     step = max(1, int(rate // ANALYSIS_HZ))  # every step-th frame is analysed

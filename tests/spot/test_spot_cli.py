@@ -55,6 +55,34 @@ def test_spot_finds_the_micro_expressions_and_not_the_distractors(long_video, tm
     assert (tmp_path / "mine.csv").read_text() == "name,value\n"
 
 
+def test_a_folder_of_frames_is_counted_by_its_file_numbers(long_video, tmp_path):
+    """As the releases' sheets count frames (CAS(ME)^2 rawpic img1.jpg...): numbers, not indices."""
+    import cv2
+
+    out, truth = long_video
+    cap = cv2.VideoCapture(str(next((out / "long_videos").rglob("*.mp4"))))
+    folder = tmp_path / "01_01"
+    folder.mkdir()
+    k = 0
+    while (got := cap.read())[0] and k < 400:
+        k += 1
+        cv2.imwrite(str(folder / f"img{k}.jpg"), got[1])
+    shifted = tmp_path / "truth.csv"
+    rows = [r for r in megc.read_truth(truth) if r["offset"] < 399]
+    megc.write_truth(
+        shifted,
+        [r | {"onset": r["onset"] + 1, "apex": r["apex"] + 1, "offset": r["offset"] + 1} for r in rows],
+    )
+    r = fsr("spot", str(folder), "--fps", "30", "--truth", str(shifted), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["evaluation"]["true"] >= 1 and doc["evaluation"]["f1"] >= 0.66, doc["evaluation"]
+    iv = doc["videos"][0]["intervals"][0]
+    assert iv["apex_s"] == pytest.approx((iv["apex"] - 1) / 30, abs=1e-3)  # img1.jpg is at 0 s
+    r = fsr("spot", str(folder))
+    assert r.returncode == 1 and "no frame rate; give --fps" in r.stderr
+
+
 def test_unreadable_and_faceless_videos_are_reported_and_the_others_finish(long_video, tmp_path):
     import cv2
 
