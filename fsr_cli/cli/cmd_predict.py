@@ -108,6 +108,9 @@ def predict(
         lib.write_csv(csv_out, results, predictor.classes)
     err_console.print(_table(results, predictor))
     for r in results:
+        for line in lib.stream_warnings(Path(r["clip"]).name, r.get("quality")):
+            err_console.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
+    for r in results:
         if "error" in r:
             what = "[yellow]no label:[/yellow]" if lib.status(r) == "no label" else "[red]failed:[/red]"
             err_console.print(f"{what} {r['error']}", highlight=False, soft_wrap=True)

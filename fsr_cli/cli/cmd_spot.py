@@ -126,21 +126,11 @@ def _report(results: list[dict], evaluation: dict | None) -> None:
                 name, str(iv["onset"]), str(iv["apex"]), str(iv["offset"]), span, f"{iv['score']:.1f}"
             )
     err_console.print(table)
+    from fsr_cli.predict.results import stream_warnings
+
     for r in results:
-        q, name = r.get("quality") or {}, Path(r["video"]).name
-        if q.get("truncated"):
-            err_console.print(
-                f"[yellow]warning:[/yellow] {name}: decoding stopped at frame {q['decoded_frames']} of the "
-                f"{q['stated_frames']} it states (a corrupt or cut tail); spotted on what decoded",
-                highlight=False,
-                soft_wrap=True,
-            )
-        if q.get("variable_frame_rate"):
-            err_console.print(
-                f"[yellow]warning:[/yellow] {name}: a variable frame rate; times come from its timestamps",
-                highlight=False,
-                soft_wrap=True,
-            )
+        for line in stream_warnings(Path(r["video"]).name, r.get("quality")):
+            err_console.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
     if evaluation is not None:
         e = evaluation
         err_console.print(

@@ -29,7 +29,7 @@ from fsr_cli.predict.clips import (
     probabilities,
 )
 from fsr_cli.predict.predictor import Predictor, load_predictor
-from fsr_cli.predict.results import check_csv_target, csv_rows, status, write_csv
+from fsr_cli.predict.results import check_csv_target, csv_rows, status, stream_warnings, write_csv
 
 __all__ = [
     "TIMING_KEYS",
@@ -45,5 +45,6 @@ __all__ = [
     "prepare_video",
     "probabilities",
     "status",
+    "stream_warnings",
     "write_csv",
 ]

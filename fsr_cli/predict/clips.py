@@ -10,7 +10,7 @@ import numpy as np
 
 from fsr_cli.errors import FsrError, SampleError, UsageError
 from fsr_cli.predict.predictor import Predictor
-from fsr_cli.predict.video import VIDEO_SUFFIXES, Clip, read_clip
+from fsr_cli.predict.video import VIDEO_SUFFIXES, Clip, frame_clock, read_clip, stream_notes
 
 TIMING_KEYS = ("load", "detect", "align", "spot", "flow", "model")
 # prepare_clip's stage timings under the names `fsr predict` reports.
@@ -77,8 +77,14 @@ def _read(path: Path) -> Clip:
         raise SampleError(str(exc)) from exc
 
 
-def _moment(numbers: list[int], index: int, fps: float, source: str) -> dict:
-    return {"frame": numbers[index], "index": index, "time_s": round(index / fps, 4), "source": source}
+def _moment(numbers: list[int], index: int, clock, source: str) -> dict:
+    """A frame's number, index and time in seconds from the first frame (clock: frame_clock)."""
+    return {
+        "frame": numbers[index],
+        "index": index,
+        "time_s": round(float(clock[index]), 4),
+        "source": source,
+    }
 
 
 def prepare_video(
@@ -121,9 +127,12 @@ def prepare_video(
         shown = numbers[first] if numbers is not None else first
         raise UsageError(f"{path}: --apex {apex} must come after the onset (frame {shown})")
 
+    times: list = []  # the last pass's timestamps (a variable frame rate's times)
+
     def frames():
+        times.clear()
         try:
-            yield from clip.stream()
+            yield from clip.stream_timed(times)
         except UsageError as exc:  # a frame that cannot be decoded or has another size
             raise SampleError(str(exc)) from exc
 
@@ -152,8 +161,11 @@ def prepare_video(
     if first >= n - 1:
         raise UsageError(f"{path}: no frame after the onset (frame {first} of {n}); the apex must come later")
     out["timings"]["load"] += open_s
+    notes = stream_notes(clip, n, times) if i_offset is None else {}  # read to its end: a short tail shows
     return {
         **out,
+        "stream": notes,
+        "clock": frame_clock(times, rate),
         "onset_index": first,
         "numbers": numbers if numbers is not None else list(range(n)),
         "fps": rate,
@@ -210,7 +222,7 @@ def predict_clip(
 
     t0 = time.perf_counter()
     out = prepare_video(path, predictor, onset=onset, apex=apex, fps=fps, offset=offset)
-    quality = assess(out, crop=predictor.crop)
+    quality = assess(out, crop=predictor.crop) | out["stream"]  # a short tail, a variable rate: reported
     if not quality["ok"] and not force:
         reason = "; ".join(quality["reasons"])
         return {
@@ -231,8 +243,10 @@ def predict_clip(
         "clip": str(path),
         "label": predictor.classes[int(np.argmax(probs))],
         "probabilities": {c: round(float(p), 6) for c, p in zip(predictor.classes, probs, strict=True)},
-        "onset": _moment(numbers, out["onset_index"], rate, "given" if onset is not None else "first frame"),
-        "apex": _moment(numbers, out["apex_index"], rate, "given" if apex is not None else "spotted"),
+        "onset": _moment(
+            numbers, out["onset_index"], out["clock"], "given" if onset is not None else "first frame"
+        ),
+        "apex": _moment(numbers, out["apex_index"], out["clock"], "given" if apex is not None else "spotted"),
         "fps": rate,
         "fps_source": out["fps_source"],
         "frames": out["frames"],

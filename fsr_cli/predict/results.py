@@ -84,3 +84,16 @@ def write_csv(path: Path, results: list[dict], classes: tuple[str, ...]) -> None
     except OSError as exc:
         raise FsrError(f"{path.parent}: could not be made ({exc.strerror or exc})") from None
     atomic_write(path, lambda tmp: tmp.write_text(buf.getvalue()))
+
+
+def stream_warnings(name: str, quality: dict | None) -> list[str]:
+    """What the decoding showed about a clip, worded for the terminal (fsr predict, fsr spot)."""
+    q, out = quality or {}, []
+    if q.get("truncated"):
+        out.append(
+            f"{name}: decoding stopped at frame {q['decoded_frames']} of the {q['stated_frames']} it states "
+            "(a corrupt or cut tail); read as far as it decodes"
+        )
+    if q.get("variable_frame_rate"):
+        out.append(f"{name}: a variable frame rate; times come from its timestamps")
+    return out

@@ -123,6 +123,36 @@ def _video_frames(path: Path, times: list | None = None) -> Iterator[np.ndarray]
         cap.release()
 
 
+VFR_SPREAD = 1.5  # frame intervals varying by more than this factor: a variable frame rate
+SHORT_TAIL = 0.98  # fewer frames decoded than this share of the stated count: a corrupt or cut tail
+
+
+def stream_notes(clip, n: int, times: list) -> dict:
+    """What the decoding showed: frames decoded against those stated, a variable frame rate."""
+    notes: dict = {"decoded_frames": n}
+    stated = clip.declared_frames() if clip.is_video else None
+    if stated:
+        notes["stated_frames"] = stated
+        if n < SHORT_TAIL * stated - 1:
+            notes["truncated"] = True  # spotted on what decoded; reported, never hidden
+    t = np.array([x for x in times if x is not None], float)
+    if len(t) > 2:
+        gaps = np.diff(t)
+        gaps = gaps[gaps > 0]
+        if len(gaps) and np.percentile(gaps, 95) > VFR_SPREAD * np.percentile(gaps, 5):
+            notes["variable_frame_rate"] = True
+    return notes
+
+
+def frame_clock(times: list, rate: float) -> np.ndarray:
+    """Each frame's time in seconds from the first: the video's timestamps where they rise
+    throughout (variable frame rates), else index / fps."""
+    t = np.array([x if x is not None else np.nan for x in times], float)
+    if len(t) > 1 and np.all(np.isfinite(t)) and np.all(np.diff(t) > 0):
+        return t - t[0]
+    return np.arange(max(len(times), 1)) / rate
+
+
 def read_clip(path: Path) -> Clip:
     """Open a video file or a folder of frames (its first frame is decoded to check it).
 

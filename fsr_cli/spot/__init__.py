@@ -20,6 +20,7 @@ import numpy as np
 
 from fsr_cli.errors import SampleError
 from fsr_cli.predict.quality import MIN_IOD_PX
+from fsr_cli.predict.video import frame_clock, stream_notes
 from fsr_cli.spot import signal
 from fsr_cli.spot.motion import LagMotion
 from fsr_cli.spot.track import FaceTracker
@@ -27,36 +28,6 @@ from fsr_cli.spot.track import FaceTracker
 MIN_FACE_SHARE = 0.8  # a video whose face is held in fewer frames than this is not spotted
 ANALYSIS_HZ = 50.0  # faster video is analysed at every k-th frame: a micro-expression spans 10+ of them
 MAX_CROWD_SHARE = 0.5  # nor one where most detections found several faces (whose expression?)
-
-
-VFR_SPREAD = 1.5  # frame intervals varying by more than this factor: a variable frame rate
-SHORT_TAIL = 0.98  # fewer frames decoded than this share of the stated count: a corrupt or cut tail
-
-
-def _stream_notes(clip, n: int, times: list) -> dict:
-    """What the decoding showed: frames decoded against those stated, a variable frame rate."""
-    notes: dict = {"decoded_frames": n}
-    stated = clip.declared_frames() if clip.is_video else None
-    if stated:
-        notes["stated_frames"] = stated
-        if n < SHORT_TAIL * stated - 1:
-            notes["truncated"] = True  # spotted on what decoded; reported, never hidden
-    t = np.array([x for x in times if x is not None], float)
-    if len(t) > 2:
-        gaps = np.diff(t)
-        gaps = gaps[gaps > 0]
-        if len(gaps) and np.percentile(gaps, 95) > VFR_SPREAD * np.percentile(gaps, 5):
-            notes["variable_frame_rate"] = True
-    return notes
-
-
-def _clock(times: list, rate: float) -> np.ndarray:
-    """Each frame's time in seconds from the first: the video's timestamps where they rise
-    throughout (variable frame rates), else index / fps."""
-    t = np.array([x if x is not None else np.nan for x in times], float)
-    if len(t) > 1 and np.all(np.isfinite(t)) and np.all(np.diff(t) > 0):
-        return t - t[0]
-    return np.arange(max(len(times), 1)) / rate
 
 
 class Unspottable(SampleError):
@@ -150,7 +121,7 @@ def spot_video(
             progress(len(times))
     n = len(rows)
     held = float(np.mean([i > 0 for i in iods])) if n else 0.0
-    quality_notes = _stream_notes(clip, len(times), times)
+    quality_notes = stream_notes(clip, len(times), times)
     iod = float(np.median([i for i in iods if i > 0])) if held else 0.0
     several = float(np.mean(crowd)) if crowd else 0.0
     quality = {
@@ -180,7 +151,7 @@ def spot_video(
     from fsr_cli.predict.clips import frame_numbers
 
     numbers = frame_numbers(clip)  # a folder's frames go by their file numbers, as the sheets count
-    clock = _clock(times, rate)
+    clock = frame_clock(times, rate)
     for r in found:
         r.update({k: r[k] * step for k in ("onset", "apex", "offset")})  # analysed -> decoded frames
         r.update({f"{k}_s": round(clock[r[k]], 3) for k in ("onset", "apex", "offset")})
