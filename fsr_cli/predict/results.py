@@ -94,6 +94,8 @@ def stream_warnings(name: str, quality: dict | None) -> list[str]:
             f"{name}: decoding stopped at frame {q['decoded_frames']} of the {q['stated_frames']} it states "
             "(a corrupt or cut tail); read as far as it decodes"
         )
+    if q.get("interlaced"):
+        out.append(f"{name}: interlaced; each frame read as one field, doubled back to its height")
     if q.get("variable_frame_rate"):
         out.append(f"{name}: a variable frame rate; times come from its timestamps")
     return out

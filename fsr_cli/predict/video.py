@@ -32,6 +32,7 @@ class Clip:
     path: Path
     fps: float | None  # None where the source does not say (a folder of frames)
     files: list[Path] | None = None  # a folder's frame files; None for a video
+    interlaced: bool = False  # a video whose frames weave two fields: each is given as one field
 
     @property
     def is_video(self) -> bool:
@@ -50,7 +51,8 @@ class Clip:
                 times.append(None)
                 yield f
             return
-        yield from _video_frames(self.path, times)
+        frames = _video_frames(self.path, times)
+        yield from (one_field(f) for f in frames) if self.interlaced else frames
 
     def declared_frames(self) -> int | None:
         """The frame count a video's container states (a corrupt tail decodes fewer); None if unstated."""
@@ -71,7 +73,10 @@ class Clip:
         Raises:
             UsageError: an unreadable frame, or a frame of another size than the first.
         """
-        return _video_frames(self.path) if self.is_video else _folder_frames(self.files)
+        if not self.is_video:
+            return _folder_frames(self.files)
+        frames = _video_frames(self.path)
+        return (one_field(f) for f in frames) if self.interlaced else frames
 
     @property
     def frames(self) -> list[np.ndarray]:
@@ -130,6 +135,8 @@ SHORT_TAIL = 0.98  # fewer frames decoded than this share of the stated count: a
 def stream_notes(clip, n: int, times: list) -> dict:
     """What the decoding showed: frames decoded against those stated, a variable frame rate."""
     notes: dict = {"decoded_frames": n}
+    if clip.interlaced:
+        notes["interlaced"] = True  # read one field per frame (one_field)
     stated = clip.declared_frames() if clip.is_video else None
     if stated:
         notes["stated_frames"] = stated
@@ -151,6 +158,28 @@ def frame_clock(times: list, rate: float) -> np.ndarray:
     if len(t) > 1 and np.all(np.isfinite(t)) and np.all(np.diff(t) > 0):
         return t - t[0]
     return np.arange(max(len(times), 1)) / rate
+
+
+COMB_RATIO = 1.5  # rows deviating from their neighbours this much more than from the next-but-one
+COMB_FRAMES = 30  # frames looked at to tell an interlaced video
+
+
+def comb_ratio(frame: np.ndarray) -> float:
+    """How much more each row differs from its neighbours than from rows two away: ~0.5-1 for
+    progressive footage, well above 1 where two fields of a moving scene are woven together."""
+    g = (frame if frame.ndim == 2 else frame[..., 1])[:, ::4].astype(np.float32)
+    near = np.abs(g[2:-2] - 0.5 * (g[1:-3] + g[3:-1])).mean()
+    far = np.abs(g[2:-2] - 0.5 * (g[:-4] + g[4:])).mean()
+    return float(near / max(far, 1e-3))
+
+
+def one_field(frame: np.ndarray) -> np.ndarray:
+    """An interlaced frame as its even field, stretched back to the frame's height (line doubling
+    by interpolation): the two fields were taken at different instants."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    return cv2.resize(frame[0::2], (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def read_clip(path: Path) -> Clip:
@@ -184,6 +213,8 @@ def read_clip(path: Path) -> Clip:
         finally:
             cap.release()
         clip = Clip(path, float(fps) if fps else None)
+        head = [f for _, f in zip(range(COMB_FRAMES), _video_frames(path), strict=False)]
+        clip.interlaced = bool(head) and max(comb_ratio(f) for f in head) > COMB_RATIO
     first = next(iter(clip.stream()), None)
     if first is None:
         raise UsageError(f"{path}: no frame could be decoded")

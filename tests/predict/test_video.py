@@ -74,3 +74,23 @@ def test_bad_inputs_name_the_path(tmp_path):
     empty.mkdir()
     with pytest.raises(UsageError, match="no image frames"):
         read_clip(empty)
+
+
+def test_an_interlaced_video_is_read_one_field_per_frame(tmp_path):
+    from fsr_cli.predict.video import comb_ratio
+    from fsr_cli.synth import make_clip
+
+    frames = [f[..., ::-1] for f in make_clip(emotion="surprise", width=320, fps=50.0, seed=0).frames]
+    for name, woven in (("progressive", False), ("interlaced", True)):
+        path = tmp_path / f"{name}.mp4"
+        w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 50.0, (320, 240))
+        for f in frames:
+            out = np.ascontiguousarray(f)
+            if woven:  # the odd field taken a moment later, the head 4 px further along
+                out[1::2] = np.roll(f, 4, axis=1)[1::2]
+            w.write(out)
+        w.release()
+        clip = read_clip(path)
+        assert clip.interlaced is woven
+        first = clip.frames[0]
+        assert first.shape == (240, 320, 3) and comb_ratio(first) < 1.0  # no combing left
