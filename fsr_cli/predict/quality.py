@@ -17,7 +17,7 @@ anyway (the onset's face and landmarks, the rigid drift of the stable landmarks,
 - no shot cut: two consecutive frames whose thumbnails differ by more than 25 grey levels on
   average (a lab camera's frames differ by a few; a cut changes the whole picture);
 - the apex not in a blink: frames whose eyes differ from the onset's by more than 12 grey levels
-  and 4x the skin around them are blink frames (`blink_frames`, preprocess/pipeline.py); a blink
+  and 4x the skin around them are blink frames (`blink_frames`, preprocess/footage.py); a blink
   at the apex puts the lids' motion into the flow. Blinks elsewhere are reported, not refused.
 
 Measured on 2026-12-07: the synthesised lab-like clips (`fsr synth --layout video`, 640x480)

@@ -26,7 +26,7 @@ from fsr_cli.data.frames import size_mismatch
 from fsr_cli.data.sample import Sample
 from fsr_cli.errors import SampleError
 from fsr_cli.prepared import FLOW_STAGE, PreparedSample
-from fsr_cli.preprocess import align, face, flow
+from fsr_cli.preprocess import align, face, flow, footage
 from fsr_cli.preprocess import apex as apex_stage
 
 STAGES = ("face", "align", "apex", "flow")
@@ -85,62 +85,6 @@ FrameSource = Callable[[], Iterable[np.ndarray]]  # each call: a fresh pass over
 # A clip whose face regions fit in this many bytes is kept from the first pass for the second
 # (a dataset clip, seconds of HD or 4K video); a longer one is decoded again instead.
 KEEP_BYTES = 256 * 2**20
-# The region kept around the crop's footprint on the onset frame, as a share of its side: room
-# for the head's drift (a drift beyond half the eye distance fails predict's quality gate).
-KEEP_MARGIN = 0.5
-
-
-CUT_GREY = 25.0  # mean grey change between two frames' thumbnails that only a shot cut makes
-BLINK_GREY = 12.0  # mean grey change of the eyes from the onset that a closing lid makes ...
-BLINK_RATIO = 4.0  # ... and this many times that of the skin around the eyes (brows, cheeks)
-
-
-def _thumb(grey: np.ndarray) -> np.ndarray:
-    step = max(1, grey.shape[1] // 64)
-    return grey[::step, ::step].astype(np.int16)
-
-
-def blink_frames(crops: np.ndarray) -> list[int]:
-    """Indices of aligned crops whose eyes differ from the first crop's as a closing lid makes
-    them differ: much, and far more than the skin around them. An expression that moves the lids
-    (AU4, AU6, AU7) moves the brows and cheeks around them as much; measured on synthesised clips
-    (2026-12-07): a blink's eyes change 5.5x their surround, expressions' at most 2.8x."""
-    size = crops.shape[-1]
-    eyes = np.logical_or(*align.eye_masks(size))
-    around = np.logical_or(*align.eye_masks(size, scale=2.0)) & ~eyes
-    diff = np.abs(crops.astype(np.int16) - crops[0].astype(np.int16))
-    d_eye, d_around = diff[:, eyes].mean(1), diff[:, around].mean(1)
-    return [int(i) for i in np.nonzero((d_eye > BLINK_GREY) & (d_eye > BLINK_RATIO * d_around))[0]]
-
-
-def _footprint(mat: np.ndarray, size: int) -> np.ndarray:
-    """(x0, y0, x1, y1) of the frame pixels a size x size warp by `mat` (frame -> crop) reads,
-    bilinear neighbours included."""
-    inv = np.linalg.inv(np.vstack([mat, [0, 0, 1]]))[:2]
-    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], float) @ inv.T
-    return np.array([*np.floor(corners.min(0)) - 1, *np.ceil(corners.max(0)) + 2])
-
-
-def _keep_box(mat: np.ndarray, size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The region of a frame kept for the second pass: the onset's footprint and a margin."""
-    x0, y0, x1, y1 = _footprint(mat, size)
-    m = KEEP_MARGIN * max(x1 - x0, y1 - y0)
-    h, w = shape
-    return int(max(0, x0 - m)), int(max(0, y0 - m)), int(min(w, x1 + m)), int(min(h, y1 + m))
-
-
-def _inside(
-    box: tuple[int, int, int, int], mats: list[np.ndarray], size: int, shape: tuple[int, int]
-) -> bool:
-    """Whether every warp reads only the kept region, or beyond it only past the frame's own
-    edge (where the full frame's replicated border is the region's)."""
-    x0, y0, x1, y1 = box
-    h, w = shape
-    for mat in mats:
-        a, b, c, d = _footprint(mat, size)
-        if (a < x0 and x0 > 0) or (b < y0 and y0 > 0) or (c > x1 and x1 < w) or (d > y1 and y1 < h):
-            return False
-    return True
 
 
 class FrameRangeError(SampleError):
@@ -224,8 +168,12 @@ def prepare_clip(
     keep = shape = thumb = None
     cuts = []  # frames (from the onset) that differ from the one before as only a shot cut does
     for grey in clip_frames():
-        small = _thumb(grey)
-        if thumb is not None and small.shape == thumb.shape and np.abs(small - thumb).mean() > CUT_GREY:
+        small = footage.thumb(grey)
+        if (
+            thumb is not None
+            and small.shape == thumb.shape
+            and np.abs(small - thumb).mean() > footage.CUT_GREY
+        ):
             cuts.append(len(shifts))
         thumb = small
         t = time.perf_counter()
@@ -237,7 +185,7 @@ def prepare_clip(
             tracker = align.DriftTracker(box, points)
             shifts.append(np.zeros(2))
             shape = grey.shape[:2]
-            keep = _keep_box(align.alignment_matrix(points, size=size), size, shape)
+            keep = footage.keep_box(align.alignment_matrix(points, size=size), size, shape)
             timings["face"] = time.perf_counter() - t
             hook("face")
         else:
@@ -260,7 +208,7 @@ def prepare_clip(
     shifts = np.stack(shifts) if remove_drift else None
     _, _, drift_px, mats = align.clip_warps(points, shifts, n=n, onset_index=0, size=size, fps=fps)
     crops = np.empty((n, size, size), np.uint8)
-    if kept is not None and not _inside(keep, mats, size, shape):
+    if kept is not None and not footage.inside(keep, mats, size, shape):
         kept = None  # the head went beyond the kept regions: decode again
     if kept is not None:
         canvas = np.zeros(shape, np.uint8)
@@ -310,7 +258,7 @@ def prepare_clip(
         "iod_px": float(np.linalg.norm(points[36:42].mean(0) - points[42:48].mean(0))),
         "track_residual_px": tracker.residual if remove_drift else 0.0,
         "shot_cuts": cuts,
-        "blink_frames": blink_frames(crops),
+        "blink_frames": footage.blink_frames(crops),
         "n_frames": total,
         "timings": timings,
     }

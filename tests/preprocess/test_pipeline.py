@@ -60,7 +60,7 @@ def test_prepare_clip_returns_the_documented_arrays(make_brow_clip):
 
 
 def test_a_streamed_clip_gives_the_arrays_of_the_same_clip_in_memory(make_brow_clip, monkeypatch):
-    from fsr_cli.preprocess import pipeline
+    from fsr_cli.preprocess import footage, pipeline
 
     frames = make_brow_clip(n=30, apex=12, drift=(2.0, 1.0))
     passes = []
@@ -73,7 +73,7 @@ def test_a_streamed_clip_gives_the_arrays_of_the_same_clip_in_memory(make_brow_c
     kept = prepare_clip(stream, fps=200.0)  # the face regions kept: one decoding pass
     assert len(passes) == 1
     with monkeypatch.context() as m:
-        m.setattr(pipeline, "KEEP_MARGIN", -0.3)  # regions smaller than the crops: decoded again
+        m.setattr(footage, "KEEP_MARGIN", -0.3)  # regions smaller than the crops: decoded again
         shrunk = prepare_clip(stream, fps=200.0)
     assert len(passes) == 3
     monkeypatch.setattr(pipeline, "KEEP_BYTES", 0)  # too long to keep: the second pass reads again
