@@ -29,3 +29,28 @@ def ray_local():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def cut_avi():
+    """cut_avi(video, folder, keep=): `video` re-encoded as MJPG .avi, then cut after `keep` of
+    its bytes (a corrupt tail); returns the cut file's path."""
+    return _cut_avi
+
+
+def _cut_avi(video, folder, *, keep: float):
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    fps, size = (
+        cap.get(cv2.CAP_PROP_FPS),
+        (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))),
+    )
+    full, cut = folder / "full.avi", folder / "cut.avi"
+    w = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    while (got := cap.read())[0]:
+        w.write(got[1])
+    w.release()
+    data = full.read_bytes()
+    cut.write_bytes(data[: int(len(data) * keep)])
+    return cut

@@ -105,18 +105,10 @@ def test_unreadable_and_faceless_videos_are_reported_and_the_others_finish(long_
     assert r.returncode == 1 and "a face was held in 0%" in r.stderr
 
 
-def test_a_corrupt_tail_is_spotted_as_far_as_it_decodes_and_said_so(long_video, tmp_path):
-    import cv2
-
+def test_a_corrupt_tail_is_spotted_as_far_as_it_decodes_and_said_so(long_video, tmp_path, cut_avi):
     out, _ = long_video
-    cap = cv2.VideoCapture(str(next((out / "long_videos").rglob("*.mp4"))))
-    w = cv2.VideoWriter(str(tmp_path / "full.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30, (480, 360))
-    while (got := cap.read())[0]:
-        w.write(got[1])
-    w.release()
-    data = (tmp_path / "full.avi").read_bytes()
-    (tmp_path / "cut.avi").write_bytes(data[: len(data) * 6 // 10])
-    r = fsr("spot", str(tmp_path / "cut.avi"), "--json")
+    cut = cut_avi(next((out / "long_videos").rglob("*.mp4")), tmp_path, keep=0.6)
+    r = fsr("spot", str(cut), "--json")
     assert r.returncode == 0, r.stderr
     q = json.loads(r.stdout)["videos"][0]["quality"]
     assert q["truncated"] and q["stated_frames"] == 720 and 300 < q["decoded_frames"] < 500
