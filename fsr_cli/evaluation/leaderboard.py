@@ -65,18 +65,20 @@ def _columns(table: list[dict]) -> tuple[list[str], list[list[str]]]:
     ]
     body = []
     for r in table:
+
+        def spread(key: str, r=r) -> str:  # a std over one seed says nothing: not shown
+            return f"{_f(r[key])} ± {_f(r[key + '_std'])}" if len(r["seeds"]) > 1 else _f(r[key])
+
         body.append(
             [
                 r["model"],
                 r["protocol"],
-                f"{_f(r['uf1'])} ± {_f(r['uf1_std'])}",
-                f"{_f(r['uar'])} ± {_f(r['uar_std'])}",
+                spread("uf1"),
+                spread("uar"),
                 f"{_f(r['ensemble_uf1'])} {_interval(r['ensemble_ci95'])}",
                 *[_f(r["per_dataset"].get(d)) for d in datasets],
                 _f(r["leaky_uf1"]),
-                "-"
-                if r["published_uf1"] is None
-                else f"{r['published_uf1']:.3f} ({r['published_selection']})",
+                _published(r),
             ]
         )
     return head, body

@@ -53,3 +53,16 @@ def test_bench_mistakes_are_one_line_and_start_nothing(tmp_path):
     (tmp_path / "mine" / "notes.txt").write_text("mine")
     r = pb.run_fsr(*common, "--models", "svm-flow", "--out", str(tmp_path / "mine"))
     assert r.returncode == 2 and "not empty and not a bench" in r.stderr
+
+
+def test_a_single_seed_shows_no_spread_and_several_do():
+    from fsr_cli.evaluation.leaderboard import _columns
+
+    row = {
+        "model": "m", "protocol": "loso", "uf1": 0.7, "uf1_std": 0.0, "uar": 0.71, "uar_std": 0.0,
+        "ensemble_uf1": 0.7, "ensemble_ci95": [0.6, 0.8], "per_dataset": {"casme2": 0.8}, "leaky_uf1": 0.8,
+        "published_uf1": 0.72, "published_selection": "not stated", "seeds": [0],
+    }  # fmt: skip
+    _, body = _columns([row, row | {"seeds": [0, 1], "uf1_std": 0.02, "uar_std": 0.01}])
+    assert body[0][2:4] == ["0.700", "0.710"] and body[1][2:4] == ["0.700 ± 0.020", "0.710 ± 0.010"]
+    assert body[0][-1] == "0.720 (not stated)"
