@@ -115,8 +115,8 @@ def _report(results: list[dict], evaluation: dict | None) -> None:
     for r in results:
         name = Path(r["video"]).name
         if r.get("error"):
-            table.add_row(name, "", "", "", "", "", style="red")
-            err_console.print(f"{name}: {r['error']}", highlight=False, soft_wrap=True, markup=False)
+            table.add_row(name, "", "", "", "failed", "", style="red")
+            err_console.print(f"failed: {r['error']}", highlight=False, soft_wrap=True, markup=False)
             continue
         if not r["intervals"]:
             table.add_row(name, "-", "-", "-", "none spotted", "-")
