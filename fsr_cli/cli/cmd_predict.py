@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fsr_cli.cli.common import DeviceOpt, JsonOpt, emit_json, err_console
+from fsr_cli.cli.common import DeviceOpt, JsonOpt, emit_json, err_console, quiet_ffmpeg
 
 MAX_FPS = 10000.0  # the fastest cameras of the MER datasets run at 200 fps
 
@@ -68,7 +68,6 @@ def predict(
     Example: fsr predict recording.mp4 --spot --run runs/train/exp --csv labelled.csv
     """
     import math
-    import os
 
     import torch
 
@@ -88,9 +87,7 @@ def predict(
         lib.check_csv_target(csv_out, clips, header=CSV_HEADER if spot else None)
     if fps is not None and not (math.isfinite(fps) and fps <= MAX_FPS):
         raise UsageError(f"--fps {fps} is not a frame rate; give one between 1 and {MAX_FPS:g}")
-    # FFmpeg's own log lines ('moov atom not found') would break the one-line error of an
-    # unreadable video; OPENCV_FFMPEG_LOGLEVEL=32 in the environment shows them again.
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    quiet_ffmpeg()
     predictor = lib.load_predictor(run=run, checkpoint=checkpoint, device=device)
     # One clip is one forward pass of a small network: a second intra-op thread only adds
     # OpenMP barrier waits, which cost 100x the pass itself when the cores are busy.

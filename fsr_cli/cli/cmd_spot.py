@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fsr_cli.cli.common import JsonOpt, emit_json, err_console
+from fsr_cli.cli.common import JsonOpt, emit_json, err_console, quiet_ffmpeg
 
 
 def spot(
@@ -42,17 +42,13 @@ def spot(
 
     Example: fsr spot demo/long/long_videos/01/*.mp4 --truth demo/long/fsr_spot_truth.csv --plot spots/
     """
-    import os
-
     from fsr_cli.errors import EXIT_PARTIAL, FsrError, UsageError
     from fsr_cli.predict.clips import check_clip_paths
     from fsr_cli.predict.results import check_csv_target
     from fsr_cli.spot import megc, outputs, spot_video
 
     check_clip_paths(videos)
-    os.environ.setdefault(
-        "OPENCV_FFMPEG_LOGLEVEL", "-8"
-    )  # FFmpeg's own lines would break the one-line errors
+    quiet_ffmpeg()
     if fps is not None and not (0 < fps < 10_000):
         raise UsageError(f"--fps must be a positive frame rate, got {fps}")
     rows = megc.read_truth(truth) if truth is not None else None

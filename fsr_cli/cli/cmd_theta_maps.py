@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fsr_cli.cli.common import DeviceOpt, JsonOpt, emit_json, err_console
+from fsr_cli.cli.common import DeviceOpt, JsonOpt, emit_json, err_console, quiet_ffmpeg
 
 
 def maps(
@@ -43,7 +43,6 @@ def maps(
 
     Example: fsr theta maps demo/run casme2/01/EP01_06 --out maps.png
     """
-    import os
 
     import torch
 
@@ -52,7 +51,7 @@ def maps(
 
     check_image_path(out, "--out")
 
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # one-line errors (see fsr predict)
+    quiet_ffmpeg()
     torch.set_num_threads(1)  # one forward pass of a small network (see fsr predict)
     doc = theta_maps(run, sample_or_clip, out=out, fold=fold, fps=fps, device=device)
     angles = ", ".join(f"layer {d['layer']} {d['theta_deg']:.1f}°" for d in doc["layers"])

@@ -75,3 +75,11 @@ def emit_json(doc: Any) -> None:
 
 def info(message: str) -> None:
     err_console.print(message)
+
+
+def quiet_ffmpeg() -> None:
+    """Keep FFmpeg's own log lines ('moov atom not found', 'overread') off stderr, where they would
+    break a video's one-line error; OPENCV_FFMPEG_LOGLEVEL=32 in the environment shows them again."""
+    import os
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

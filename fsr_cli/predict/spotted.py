@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fsr_cli.errors import FsrError
-from fsr_cli.predict.clips import frame_numbers, predict_clip
+from fsr_cli.predict.clips import predict_clip
 from fsr_cli.predict.predictor import Predictor
 
 
@@ -20,11 +20,10 @@ def predict_spotted(
     Raises:
         SampleError: the video cannot be read or spotted (spot.Unspottable, with its quality).
     """
-    from fsr_cli.predict.video import read_clip
     from fsr_cli.spot import spot_video
 
     spotted = spot_video(path, fps=fps)  # frames numbered as predict numbers them
-    numbers = frame_numbers(read_clip(path)) or list(range(spotted.frames))
+    numbers = spotted.numbers or list(range(spotted.frames))
     record = spotted.as_dict()
     labelled = 0
     for iv in record["intervals"]:

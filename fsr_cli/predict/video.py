@@ -43,12 +43,13 @@ class Clip:
         """A folder's frame file names; None for a video."""
         return None if self.files is None else [f.name for f in self.files]
 
-    def stream_timed(self, times: list) -> Iterator[np.ndarray]:
+    def stream_timed(self, times: list | None) -> Iterator[np.ndarray]:
         """stream(), appending each frame's presentation time in seconds to `times` (a video's
         timestamps, which a variable-frame-rate video needs; None for a folder's frames)."""
         if not self.is_video:
-            for f in self.stream():
-                times.append(None)
+            for f in _folder_frames(self.files):
+                if times is not None:
+                    times.append(None)
                 yield f
             return
         frames = _video_frames(self.path, times)
@@ -73,10 +74,7 @@ class Clip:
         Raises:
             UsageError: an unreadable frame, or a frame of another size than the first.
         """
-        if not self.is_video:
-            return _folder_frames(self.files)
-        frames = _video_frames(self.path)
-        return (one_field(f) for f in frames) if self.interlaced else frames
+        return self.stream_timed(None)
 
     @property
     def frames(self) -> list[np.ndarray]:

@@ -51,6 +51,7 @@ class Spotted:
     quality: dict
     seconds: dict = field(default_factory=dict)  # wall time: decode, track, motion, spot
     step: int = 1  # scores[i] is of decoded frame i * step
+    numbers: list[int] | None = None  # a folder's frame file numbers (None: a video's indices)
 
     def as_dict(self) -> dict:
         return {
@@ -164,5 +165,5 @@ def spot_video(
         "spot": round(time.perf_counter() - t4, 2),
     }
     return Spotted(
-        str(path), float(rate), len(times), lag * step, found, scores, level, quality, seconds, step
+        str(path), float(rate), len(times), lag * step, found, scores, level, quality, seconds, step, numbers
     )
